@@ -1,0 +1,123 @@
+"""Access tokens: short-lived JWTs signed with Ed25519, verifiable from the public JWKS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+DEV_KEY_FILE = "jwt-ed25519.pem"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    account_id: UUID
+    session_id: UUID
+    roles: tuple[str, ...]
+
+
+class InvalidAccessToken(Exception):
+    pass
+
+
+class AccessTokens:
+    def __init__(
+        self, private_key: Ed25519PrivateKey, issuer: str, audience: str, ttl: timedelta
+    ) -> None:
+        self._private_key = private_key
+        self._public_jwk = json.loads(OKPAlgorithm.to_jwk(private_key.public_key()))
+        self.kid = _thumbprint(self._public_jwk)
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl = ttl
+
+    def issue(self, claims: AccessClaims, now: datetime) -> str:
+        payload = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(claims.account_id),
+            "sid": str(claims.session_id),
+            "roles": list(claims.roles),
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.ttl).timestamp()),
+        }
+        return jwt.encode(payload, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("kid") != self.kid:
+                raise InvalidAccessToken("unknown key id")
+            payload = jwt.decode(
+                token,
+                self._private_key.public_key(),
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "sid"]},
+            )
+            return AccessClaims(
+                UUID(payload["sub"]), UUID(payload["sid"]), tuple(payload.get("roles", ()))
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidAccessToken(str(exc)) from None
+
+    def jwks(self) -> dict:
+        return {"keys": [{**self._public_jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM}]}
+
+
+def load_private_key(pem: str | None, key_dir: Path) -> Ed25519PrivateKey:
+    """The configured key, or a development key generated once and kept in `key_dir`."""
+    if pem:
+        return _parse(pem.encode())
+    path = key_dir / DEV_KEY_FILE
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True)
+        generated = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        draft = key_dir / f".{DEV_KEY_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(generated)
+        try:
+            os.link(draft, path)  # atomic: a second process starting now keeps the first key
+        except FileExistsError:
+            pass
+        else:
+            log.warning("generated a development signing key at %s; set JWT_PRIVATE_KEY in production", path)
+        finally:
+            draft.unlink()
+    return _parse(path.read_bytes())
+
+
+def _parse(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("JWT_PRIVATE_KEY must be an Ed25519 private key")
+    return key
+
+
+def _thumbprint(jwk: dict) -> str:
+    """RFC 7638 thumbprint: a key id that follows from the key itself."""
+    canonical = json.dumps(
+        {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True
+    )
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

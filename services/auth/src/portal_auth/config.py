@@ -1,0 +1,31 @@
+"""Auth service settings, read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, HttpUrl
+
+from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
+
+SCHEMA = "auth"
+
+
+class AuthSettings(CommonSettings):
+    auth_database_url: str = Field(DEFAULT_DATABASE_URL, pattern=r"^postgres(ql)?://")
+    auth_port: int = Field(8081, ge=1, le=65535)
+    portal_base_url: HttpUrl = HttpUrl("http://localhost:8080")
+    activation_ttl_hours: int = Field(24, ge=1, le=24 * 14)
+    reset_ttl_minutes: int = Field(60, ge=5, le=24 * 60)
+    access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365)
+    # Ed25519 private key (PEM) that signs access tokens. When unset, a development key
+    # is generated once under JWT_KEY_DIR and kept, so tokens survive restarts.
+    jwt_private_key: str | None = None
+    jwt_key_dir: Path = Path("var/auth")
+    jwt_issuer: str = "kundenportal-auth"
+    jwt_audience: str = "kundenportal"
+
+
+def get_settings(**overrides: object) -> AuthSettings:
+    return load_settings(AuthSettings, "portal-auth", **overrides)

@@ -1,0 +1,1 @@
+"""The auth service's rules: pure functions and values, no I/O."""

@@ -1,0 +1,42 @@
+"""The auth service's error codes, with German and English text."""
+
+from portal_shared.problems import ProblemType
+
+CUSTOMER_MISMATCH = ProblemType(
+    "customer_mismatch", 422, "Customer data do not match",
+    "Kundennummer und Nachname passen nicht zusammen. Bitte prüfen Sie Ihre Eingaben "
+    "mit Ihren Vertragsunterlagen.",
+    "Customer number and last name do not match. Please check them against your "
+    "contract documents.",
+)
+TERMS_NOT_ACCEPTED = ProblemType(
+    "terms_not_accepted", 422, "Terms not accepted",
+    "Bitte akzeptieren Sie die Nutzungsbedingungen und die Datenschutzerklärung.",
+    "Please accept the terms of use and the privacy policy.",
+)
+PASSWORD_POLICY = ProblemType(
+    "password_policy", 422, "Password does not meet the policy",
+    "Das Passwort erfüllt nicht alle Anforderungen.",
+    "The password does not meet all requirements.",
+)
+TOKEN_INVALID = ProblemType(
+    "token_invalid", 400, "Invalid link",
+    "Der Link ist ungültig oder wurde bereits verwendet.",
+    "The link is invalid or has already been used.",
+)
+TOKEN_EXPIRED = ProblemType(
+    "token_expired", 410, "Link expired",
+    "Der Link ist abgelaufen. Bitte registrieren Sie sich erneut.",
+    "The link has expired. Please register again.",
+)
+INVALID_CREDENTIALS = ProblemType(
+    "invalid_credentials", 401, "Invalid credentials",
+    "E-Mail-Adresse oder Passwort ist falsch.",
+    "E-mail address or password is incorrect.",
+)
+ACCOUNT_NOT_ACTIVATED = ProblemType(
+    "account_not_activated", 403, "Account not activated",
+    "Ihr Benutzerkonto ist noch nicht aktiviert. Bitte nutzen Sie den Link aus der "
+    "Aktivierungs-E-Mail.",
+    "Your account is not activated yet. Please use the link in the activation e-mail.",
+)

@@ -1,0 +1,45 @@
+"""Request bodies of the auth API. Shape only; the rules live in `domain/`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic_core import PydanticCustomError
+
+from portal_auth.domain import email
+
+MAX_PASSWORD_LENGTH = 1024  # far above any policy limit; bounds the hashing work
+
+
+def _valid_email(value: str) -> str:
+    if not email.is_valid(value):
+        raise PydanticCustomError("invalid_email", "not a valid e-mail address")
+    return email.clean(value)
+
+
+Email = Annotated[str, Field(min_length=3, max_length=email.MAX_LENGTH), AfterValidator(_valid_email)]
+Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class RegisterRequest(Body):
+    last_name: str = Field(min_length=1, max_length=200)
+    customer_number: str = Field(min_length=1, max_length=64)
+    email: Email
+    password: Password
+    accept_terms: StrictBool
+    accept_privacy: StrictBool
+    locale: Literal["de", "en"] = "de"
+
+
+class ActivateRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class LoginRequest(Body):
+    email: str = Field(min_length=1, max_length=email.MAX_LENGTH)
+    password: Password

@@ -1,0 +1,68 @@
+"""The command-line shape every service shares: `serve`, `migrate`, and its own extras."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from portal_shared.logs import configure_logging
+from portal_shared.migrations import migrate
+
+
+@dataclass
+class Service:
+    program: str
+    load_settings: Callable[[], Any]
+    create_app: Callable[[Any], web.Application]
+    database_url: Callable[[Any], str]
+    schema: str
+    package: str
+    port: Callable[[Any], int]
+    # Extra sub-commands: name -> (configure parser, run(settings, args) -> exit code).
+    commands: dict[
+        str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[Any, argparse.Namespace], int]]
+    ] = field(default_factory=dict)
+    # Runs after the SQL migrations, e.g. to load first content into empty tables.
+    after_migrate: Callable[[Any], Awaitable[None]] | None = None
+
+
+def main(service: Service, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=service.program)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the service")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    for name, (configure, _) in service.commands.items():
+        configure(sub.add_parser(name))
+    args = parser.parse_args(argv)
+
+    settings = service.load_settings()
+    configure_logging(settings.log_level, settings.log_format, service.program)
+    if args.command == "serve":
+        web.run_app(
+            service.create_app(settings),
+            host=settings.bind_host,
+            port=service.port(settings),
+            print=lambda _: logging.getLogger(service.program).info(
+                "listening on %s:%s", settings.bind_host, service.port(settings)
+            ),
+            shutdown_timeout=15,
+        )
+        return 0
+    if args.command == "migrate":
+        applied = run(migrate(service.database_url(settings), service.schema, service.package))
+        if service.after_migrate is not None:
+            run(service.after_migrate(settings))
+        names = f": {', '.join(applied)}" if applied else ""
+        print(f"{service.program}: {len(applied)} migration(s) applied{names}")
+        return 0
+    return service.commands[args.command][1](settings, args)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]

@@ -1,0 +1,26 @@
+"""PostgreSQL access shared by the services: pools pinned to the service's own schema."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def create_pool(
+    dsn: str, schema: str, application_name: str, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections see only `schema` (and `public`) by default.
+
+    Setting `search_path` keeps queries unqualified and makes reading another service's
+    tables a visible act instead of an accident.
+    """
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": application_name},
+    )
+
+
+async def ping(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")

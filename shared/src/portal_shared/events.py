@@ -1,0 +1,161 @@
+"""Versioned event schema: the envelope, the payloads, and the codec.
+
+An event on the wire is one JSON object: the envelope fields plus `payload`. A payload
+model is registered under its `(event_type, schema_version)`; `decode` refuses anything
+that is not registered, so a consumer never guesses at a shape it does not know.
+Changing a payload's fields means a new schema version, and the shape test in
+`tests/unit/test_event_schema.py` makes that a visible decision.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from portal_shared.topology import RoutingKey
+
+Locale = Literal["de", "en"]
+
+
+class EventError(ValueError):
+    """A message that cannot be turned into a known event; `reason` goes into the DLQ header."""
+
+    reason: ClassVar[str] = "malformed"
+
+
+class MalformedEvent(EventError):
+    reason = "malformed"
+
+
+class UnknownEventType(EventError):
+    reason = "unknown_event_type"
+
+
+class UnsupportedSchemaVersion(EventError):
+    reason = "unsupported_schema_version"
+
+
+class Payload(BaseModel):
+    """Base of every payload; subclasses name their event type, version and routing key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+    routing_key: ClassVar[str]
+
+
+class RegistrationCreated(Payload):
+    """A pending account was created; the mailer sends the activation link."""
+
+    event_type = "registration-created"
+    schema_version = 1
+    routing_key = RoutingKey.REGISTRATION_CREATED
+
+    account_id: UUID
+    customer_number: str
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    activation_token: str
+    expires_at: AwareDatetime
+
+
+class ResetRequested(Payload):
+    """A password reset was requested for an active account; the mailer sends the link."""
+
+    event_type = "reset-requested"
+    schema_version = 1
+    routing_key = RoutingKey.RESET_REQUESTED
+
+    account_id: UUID
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    reset_token: str
+    expires_at: AwareDatetime
+
+
+PAYLOADS: dict[tuple[str, int], type[Payload]] = {
+    (model.event_type, model.schema_version): model
+    for model in (RegistrationCreated, ResetRequested)
+}
+
+
+class Envelope(BaseModel):
+    """The fields every event carries, whatever its payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID = Field(default_factory=uuid4)
+    event_type: str
+    schema_version: int
+    occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str = Field(min_length=1, max_length=200)
+    payload: dict[str, Any]
+
+
+class Event(BaseModel):
+    """A decoded event: its envelope and its typed payload."""
+
+    model_config = ConfigDict(frozen=True)
+
+    envelope: Envelope
+    payload: Payload
+
+    @property
+    def event_id(self) -> UUID:
+        return self.envelope.event_id
+
+    @property
+    def routing_key(self) -> str:
+        return self.payload.routing_key
+
+
+def new_event(payload: Payload, correlation_id: str) -> Event:
+    envelope = Envelope(
+        event_type=payload.event_type,
+        schema_version=payload.schema_version,
+        correlation_id=correlation_id,
+        payload=payload.model_dump(mode="json"),
+    )
+    return Event(envelope=envelope, payload=payload)
+
+
+def encode(event: Event) -> bytes:
+    return event.envelope.model_dump_json().encode()
+
+
+def decode(body: bytes) -> Event:
+    """Parse a message body; raises an `EventError` subclass naming why it cannot."""
+    try:
+        raw = json.loads(body)
+        envelope = Envelope.model_validate(raw)
+    except (ValueError, ValidationError) as exc:
+        raise MalformedEvent(f"not an event envelope: {_short(exc)}") from exc
+    known_versions = {v for (t, v) in PAYLOADS if t == envelope.event_type}
+    if not known_versions:
+        raise UnknownEventType(f"unknown event type {envelope.event_type!r}")
+    model = PAYLOADS.get((envelope.event_type, envelope.schema_version))
+    if model is None:
+        raise UnsupportedSchemaVersion(
+            f"{envelope.event_type} has no schema version {envelope.schema_version}"
+        )
+    try:
+        payload = model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise MalformedEvent(f"invalid {envelope.event_type} payload: {_short(exc)}") from exc
+    return Event(envelope=envelope, payload=payload)
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+    return str(exc)[:200]

@@ -1,0 +1,170 @@
+"""Transactional outbox: events are rows written with the change that caused them.
+
+`enqueue` runs inside the caller's transaction, so an event exists exactly when its
+change was committed. `OutboxRelay` publishes pending rows to RabbitMQ with publisher
+confirms and deletes a row only once the broker confirmed it (at-least-once; consumers
+deduplicate by `event_id`). While the broker is down rows simply wait. Rows are deleted
+after publishing, so secrets a payload must carry (a mailed token) do not linger.
+
+The owning service creates the table in its own schema:
+    outbox(id bigserial, event_id uuid unique, routing_key text, body bytea,
+           created_at timestamptz, attempts int, available_at timestamptz)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractExchange
+from aio_pika.exceptions import DeliveryError
+
+from portal_shared.amqp import declare_events_exchange
+from portal_shared.events import Event, encode
+
+log = logging.getLogger(__name__)
+
+ENQUEUE = """
+INSERT INTO outbox (event_id, routing_key, body) VALUES ($1, $2, $3)
+"""
+CLAIM_BATCH = """
+SELECT id, event_id, routing_key, body FROM outbox
+WHERE available_at <= now()
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+POSTPONE = """
+UPDATE outbox
+SET attempts = attempts + 1,
+    available_at = now() + make_interval(secs => least(300, 2 ^ least(attempts, 8)))
+WHERE id = ANY($1::bigint[])
+"""
+PENDING_COUNT = "SELECT count(*) FROM outbox"
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def enqueue(conn: asyncpg.Connection, event: Event, schema: str) -> None:
+    """Write `event` in the caller's transaction and wake the relay once it commits."""
+    await conn.execute(ENQUEUE, event.event_id, event.routing_key, encode(event))
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+
+
+@dataclass
+class RelaySettings:
+    amqp_url: str
+    exchange: str
+    schema: str
+    batch_size: int = 100
+    poll_interval: float = 1.0
+    publish_timeout: float = 10.0
+    reconnect_delay_max: float = 10.0
+
+
+class OutboxRelay:
+    """Moves outbox rows to the events exchange; one per service process is enough."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str, settings: RelaySettings) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._settings = settings
+        self._wakeup = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self.connected = False
+
+    async def run(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._listen()
+                connection = await aio_pika.connect(self._settings.amqp_url, timeout=10)
+                async with connection:
+                    channel = await connection.channel(
+                        publisher_confirms=True, on_return_raises=True
+                    )
+                    exchange = await declare_events_exchange(channel, self._settings.exchange)
+                    self.connected = True
+                    delay = 0.5
+                    log.info("outbox relay connected to the broker")
+                    await self._relay_until_error(exchange, connection)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the relay must outlive any broker or database outage
+                log.warning("outbox relay paused: %s: %s", type(exc).__name__, exc)
+            finally:
+                self.connected = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._settings.reconnect_delay_max)
+
+    async def close(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        self._listener = None
+
+    async def _relay_until_error(
+        self, exchange: AbstractExchange, connection: aio_pika.abc.AbstractConnection
+    ) -> None:
+        while not connection.is_closed:
+            if await self.publish_batch(exchange) == self._settings.batch_size:
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_interval)
+            except TimeoutError:
+                pass
+        raise ConnectionError("broker connection closed")
+
+    async def publish_batch(self, exchange: AbstractExchange) -> int:
+        """Publish one batch of due rows; returns how many rows it handled."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(CLAIM_BATCH, self._settings.batch_size)
+            if not rows:
+                return 0
+            results = await asyncio.gather(
+                *(self._publish(exchange, row) for row in rows), return_exceptions=True
+            )
+            published = [r["id"] for r, ok in zip(rows, results, strict=True) if ok is True]
+            unroutable = [r["id"] for r, ok in zip(rows, results, strict=True) if ok is False]
+            await conn.execute(DELETE_PUBLISHED, published)
+            await conn.execute(POSTPONE, unroutable)
+            failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
+        return len(rows)
+
+    async def _publish(self, exchange: AbstractExchange, row: asyncpg.Record) -> bool:
+        message = aio_pika.Message(
+            row["body"],
+            content_type="application/json",
+            message_id=str(row["event_id"]),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            await exchange.publish(
+                message, row["routing_key"], mandatory=True, timeout=self._settings.publish_timeout
+            )
+        except DeliveryError:
+            # No queue is bound for this key yet (its consumer never started): keep the
+            # row and try again later rather than let the broker drop the event.
+            log.warning("event %s unroutable (%s); retrying later", row["event_id"], row["routing_key"])
+            return False
+        return True
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(
+            notify_channel(self._settings.schema), lambda *_: self._wakeup.set()
+        )
+
+    async def pending(self) -> int:
+        async with self._pool.acquire() as conn:
+            return await conn.fetchval(PENDING_COUNT)

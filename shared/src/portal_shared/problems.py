@@ -1,0 +1,191 @@
+"""RFC 9457 problem details: one catalogue entry per error code, German and English.
+
+Handlers raise `Problem(SOME_TYPE, errors=[...])`; `problem_middleware` turns it, and
+every error aiohttp or our own code raises, into `application/problem+json` in the
+client's language. An unexpected exception becomes a logged 500 without internals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from portal_shared.i18n import Language, negotiate
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:kundenportal:problem:"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    code: str
+    status: int
+    title: str
+    detail_de: str
+    detail_en: str
+
+    def detail(self, language: Language) -> str:
+        return self.detail_en if language == "en" else self.detail_de
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        kind: ProblemType,
+        errors: Iterable[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(kind.code)
+        self.kind = kind
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+VALIDATION_ERROR = ProblemType(
+    "validation_error", 422, "Invalid input",
+    "Die Eingaben sind unvollständig oder ungültig.",
+    "The input is incomplete or invalid.",
+)
+INVALID_JSON = ProblemType(
+    "invalid_json", 400, "Malformed request body",
+    "Der Inhalt der Anfrage ist kein gültiges JSON-Objekt.",
+    "The request body is not a valid JSON object.",
+)
+NOT_FOUND = ProblemType(
+    "not_found", 404, "Not found",
+    "Die angeforderte Ressource wurde nicht gefunden.",
+    "The requested resource was not found.",
+)
+METHOD_NOT_ALLOWED = ProblemType(
+    "method_not_allowed", 405, "Method not allowed",
+    "Diese Methode ist für diese Ressource nicht erlaubt.",
+    "This method is not allowed for this resource.",
+)
+PAYLOAD_TOO_LARGE = ProblemType(
+    "payload_too_large", 413, "Payload too large",
+    "Die Anfrage ist zu groß.",
+    "The request is too large.",
+)
+UNAUTHORIZED = ProblemType(
+    "unauthorized", 401, "Unauthorized",
+    "Bitte melden Sie sich an.",
+    "Please log in.",
+)
+INTERNAL_ERROR = ProblemType(
+    "internal_error", 500, "Internal error",
+    "Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
+    "An unexpected error occurred. Please try again later.",
+)
+SERVICE_UNAVAILABLE = ProblemType(
+    "service_unavailable", 503, "Service unavailable",
+    "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es später erneut.",
+    "The service is temporarily unavailable. Please try again later.",
+)
+
+_BY_STATUS = {p.status: p for p in (NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE)}
+
+
+def request_language(request: web.Request) -> Language:
+    return negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
+
+
+def problem_response(
+    request: web.Request,
+    kind: ProblemType,
+    errors: Iterable[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    language = request_language(request)
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + kind.code,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": kind.detail(language),
+        "code": kind.code,
+        "instance": request.path,
+    }
+    field_errors = [{"field": e.field, "code": e.code} for e in errors]
+    if field_errors:
+        body["errors"] = field_errors
+    response = web.Response(
+        status=kind.status,
+        text=json.dumps(body, ensure_ascii=False),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers={"Content-Language": language, "Vary": "Accept-Language", **(headers or {})},
+    )
+    return response
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem_response(request, problem.kind, problem.errors, problem.headers)
+    except web.HTTPException as exc:
+        kind = _BY_STATUS.get(exc.status)
+        if kind is None:
+            raise
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return problem_response(request, kind, headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(request, INTERNAL_ERROR)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def parse_json_body(request: web.Request, model: type[M]) -> M:
+    """Read the body as `model`; raises `invalid_json` or `validation_error` problems."""
+    try:
+        raw = await request.json(loads=json.loads)
+    except web.HTTPRequestEntityTooLarge:
+        raise Problem(PAYLOAD_TOO_LARGE) from None
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(INVALID_JSON) from None
+    if not isinstance(raw, dict):
+        raise Problem(INVALID_JSON)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise Problem(VALIDATION_ERROR, field_errors(exc)) from None
+
+
+# Pydantic's error types, folded into the few codes a client needs to show a message.
+_FIELD_CODES = {
+    "missing": "required",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "string_type": "not_a_string",
+    "bool_type": "not_a_boolean",
+    "bool_parsing": "not_a_boolean",
+    "extra_forbidden": "unknown_field",
+    "literal_error": "not_allowed",
+    "string_pattern_mismatch": "invalid_format",
+}
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        errors.append(FieldError(field, _FIELD_CODES.get(err["type"], err["type"])))
+    return errors

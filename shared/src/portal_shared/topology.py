@@ -1,0 +1,23 @@
+"""Names of the RabbitMQ objects the services share.
+
+The events exchange is declared by every producer and consumer with the same arguments,
+so whichever starts first creates it. Queues belong to their consumer.
+"""
+
+EVENTS_EXCHANGE = "portal.events"
+DEAD_LETTER_EXCHANGE = "portal.dead-letters"
+
+
+class RoutingKey:
+    REGISTRATION_CREATED = "auth.registration-created"
+    RESET_REQUESTED = "auth.reset-requested"
+
+
+MAILER_QUEUE = "mailer.events"
+MAILER_DEAD_LETTER_QUEUE = "mailer.dead-letters"
+
+# The routing keys the mailer binds its queue to: every event that leads to a mail.
+MAILER_ROUTING_KEYS = (
+    RoutingKey.REGISTRATION_CREATED,
+    RoutingKey.RESET_REQUESTED,
+)

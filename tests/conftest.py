@@ -1,0 +1,116 @@
+"""Fixtures that give each test real infrastructure of its own.
+
+- PostgreSQL: every service's migrations run once into a template database; each test
+  that asks for `database_url` gets a fresh copy (CREATE DATABASE … TEMPLATE), dropped after.
+- RabbitMQ: `amqp_names` gives a test its own exchange and queue names, deleted after.
+- SMTP: `smtp_sink` is a real aiosmtpd server on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import aio_pika
+import asyncpg
+import pytest
+
+from portal_devtools.mailsink import MailSink
+from portal_shared.migrations import migrate
+
+ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+# (schema, package) of every service; a package without migrations yet is skipped.
+SERVICE_SCHEMAS = [("auth", "portal_auth"), ("mailer", "portal_mailer"), ("faq", "portal_faq")]
+
+
+def dsn_for(database: str) -> str:
+    base, _, _ = ADMIN_DSN.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _build_template(name: str) -> None:
+    await _admin(f'CREATE DATABASE "{name}"')
+    for schema, package in SERVICE_SCHEMAS:
+        try:
+            await migrate(dsn_for(name), schema, package)
+        except (ModuleNotFoundError, FileNotFoundError):
+            continue
+    await _after_migrate_hooks(dsn_for(name))
+
+
+async def _after_migrate_hooks(dsn: str) -> None:
+    """First content loaded by `migrate` (the FAQ seed), so tests see what users see."""
+    try:
+        from portal_faq.seed import load_seed_if_empty  # noqa: PLC0415
+    except ImportError:
+        return
+    await load_seed_if_empty(dsn)
+
+
+@pytest.fixture(scope="session")
+def template_database() -> Iterator[str]:
+    name = f"portal_tpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_build_template(name))
+    yield name
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(template_database: str) -> Iterator[str]:
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    yield dsn_for(name)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass(frozen=True)
+class AmqpNames:
+    url: str
+    exchange: str
+    dead_letter_exchange: str
+    mailer_queue: str
+    mailer_dead_letter_queue: str
+
+
+async def _delete_amqp(names: AmqpNames) -> None:
+    connection = await aio_pika.connect(names.url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in (names.mailer_queue, names.mailer_dead_letter_queue):
+            await channel.queue_delete(queue)
+        for exchange in (names.exchange, names.dead_letter_exchange):
+            await channel.exchange_delete(exchange)
+
+
+@pytest.fixture
+def amqp_names() -> Iterator[AmqpNames]:
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    names = AmqpNames(
+        url=AMQP_URL,
+        exchange=f"{prefix}.events",
+        dead_letter_exchange=f"{prefix}.dead-letters",
+        mailer_queue=f"{prefix}.mailer.events",
+        mailer_dead_letter_queue=f"{prefix}.mailer.dead-letters",
+    )
+    yield names
+    asyncio.run(_delete_amqp(names))
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[MailSink]:
+    sink = MailSink().start()
+    yield sink
+    sink.stop()
