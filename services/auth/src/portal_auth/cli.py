@@ -11,7 +11,11 @@ import asyncpg
 from portal_auth import repository as repo
 from portal_auth.app import create_app
 from portal_auth.config import SCHEMA, AuthSettings, get_settings
-from portal_auth.domain.customer_import import CustomerImportError, parse_customers_csv
+from portal_auth.domain.customer_import import (
+    CustomerImportError,
+    CustomerRow,
+    parse_customers_csv,
+)
 from portal_shared import cli
 
 
@@ -34,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = "Load customer master data (CSV: customer_number,last_name); upsert."
     parser.add_argument("file", type=Path)
+    parser.add_argument(
+        "--if-empty", action="store_true", help="import only when there are no customers yet"
+    )
 
 
 def _import_customers(settings: AuthSettings, args: argparse.Namespace) -> int:
@@ -48,15 +55,22 @@ def _import_customers(settings: AuthSettings, args: argparse.Namespace) -> int:
     except CustomerImportError as exc:
         print(f"portal-auth: {args.file}: {exc}; nothing imported", file=sys.stderr)
         return 1
-    counts = cli.run(import_customers(settings.auth_database_url, rows))
-    print(f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged")
+    counts = cli.run(import_customers(settings.auth_database_url, rows, args.if_empty))
+    if counts is None:
+        print("customers already present; nothing imported")
+    else:
+        print(f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged")
     return 0
 
 
-async def import_customers(dsn: str, rows: list) -> repo.UpsertCounts:  # type: ignore[type-arg]
+async def import_customers(
+    dsn: str, rows: list[CustomerRow], only_if_empty: bool = False
+) -> repo.UpsertCounts | None:
     conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
     try:
         async with conn.transaction():
+            if only_if_empty and await repo.count_customers(conn) > 0:
+                return None
             return await repo.upsert_customers(conn, rows)
     finally:
         await conn.close()

@@ -1,0 +1,67 @@
+import pytest
+
+from portal_auth.domain import email
+from portal_auth.domain.customer_import import CustomerImportError, CustomerRow, parse_customers_csv
+from portal_auth.domain.customers import last_name_matches, normalise_customer_number
+
+
+@pytest.mark.parametrize(
+    ("on_file", "entered"),
+    [
+        ("Müller", "müller"),
+        ("Müller", "  MÜLLER  "),
+        ("Müller", "Mu\u0308ller"),  # decomposed umlaut
+        ("Meier GmbH & Co. KG", "meier  gmbh & co. kg"),
+        ("Straße", "STRASSE"),  # case-folding ß
+    ],
+)
+def test_last_names_match_trimmed_normalised_and_case_insensitively(on_file: str, entered: str) -> None:
+    assert last_name_matches(on_file, entered)
+
+
+@pytest.mark.parametrize(("on_file", "entered"), [("Müller", "Muller"), ("Meier", "Meyer"), ("Li", "")])
+def test_different_last_names_do_not_match(on_file: str, entered: str) -> None:
+    assert not last_name_matches(on_file, entered)
+
+
+def test_customer_numbers_ignore_surrounding_and_inner_spaces_and_width() -> None:
+    assert normalise_customer_number(" 100 01 ") == "10001"
+    assert normalise_customer_number("\uff11\uff10\uff10\uff10\uff11") == "10001"
+
+
+@pytest.mark.parametrize("address", ["max@example.de", "Max.Mustermann+portal@sub.example.co.uk", "jürgen@müller.de"])
+def test_valid_addresses(address: str) -> None:
+    assert email.is_valid(address)
+
+
+@pytest.mark.parametrize("address", ["", "max", "max@", "@example.de", "max@example", "a b@example.de", "max@@example.de", "max@example..de", "x" * 65 + "@example.de"])
+def test_invalid_addresses(address: str) -> None:
+    assert not email.is_valid(address)
+
+
+def test_email_key_is_case_insensitive() -> None:
+    assert email.key(" Max@Example.DE ") == email.key("max@example.de")
+
+
+def test_csv_import_reads_rows_and_normalises() -> None:
+    rows = parse_customers_csv("\ufeffcustomer_number,last_name\n10001,Mustermann\n 10002 , Müller  Lüdenscheidt \n\n")
+    assert rows == [CustomerRow("10001", "Mustermann"), CustomerRow("10002", "Müller Lüdenscheidt")]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("number,name\n1,A\n", 1, "header"),
+        ("customer_number,last_name\n10001,A\n10002\n", 3, "expected 2 columns"),
+        ("customer_number,last_name\n10001,A\n,B\n", 3, "customer number is empty"),
+        ("customer_number,last_name\n10001,\n", 2, "last name is empty"),
+        ("customer_number,last_name\n10001,A\n10001,B\n", 3, "twice"),
+        ("customer_number,last_name\n10-01,A\n", 2, "letters and digits"),
+        ("", 1, "empty file"),
+    ],
+)
+def test_a_bad_row_is_reported_with_its_line_number(text: str, line: int, reason: str) -> None:
+    with pytest.raises(CustomerImportError) as error:
+        parse_customers_csv(text)
+    assert error.value.line == line
+    assert reason in error.value.reason

@@ -1,0 +1,52 @@
+import pytest
+
+from portal_auth.config import AuthSettings
+from portal_shared.i18n import negotiate
+from portal_shared.settings import ConfigurationError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("header", "explicit", "expected"),
+    [
+        (None, None, "de"),
+        ("en", None, "en"),
+        ("en-US,en;q=0.9", None, "en"),
+        ("de-DE,de;q=0.9,en;q=0.8", None, "de"),
+        ("fr-FR,en;q=0.5,de;q=0.4", None, "en"),
+        ("en;q=0.5,de;q=0.5", None, "de"),
+        ("fr", None, "de"),
+        ("en;q=garbage", None, "de"),
+        ("en", "de", "de"),
+        (None, "en", "en"),
+        (None, "xx", "de"),
+    ],
+)
+def test_language_negotiation_prefers_german(header: str | None, explicit: str | None, expected: str) -> None:
+    assert negotiate(header, explicit) == expected
+
+
+def test_a_wrong_value_names_the_variable_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_PORT", "achtzig")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    message = str(error.value.code)
+    assert message.startswith("portal-auth: configuration error: AUTH_PORT='achtzig'")
+    assert "\n" not in message
+
+
+def test_secrets_are_not_echoed_in_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMQP_URL", "http://user:geheim@host/")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    assert "AMQP_URL" in str(error.value.code)
+    assert "geheim" not in str(error.value.code)
+
+
+def test_defaults_work_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AUTH_DATABASE_URL", "AMQP_URL", "AUTH_PORT", "ACTIVATION_TTL_HOURS", "RESET_TTL_MINUTES"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(AuthSettings, "portal-auth")
+    assert settings.auth_database_url == "postgresql://postgres@127.0.0.1:5432/portal"
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert (settings.auth_port, settings.activation_ttl_hours, settings.reset_ttl_minutes) == (8081, 24, 60)
+    assert str(settings.portal_base_url) == "http://localhost:8080/"
