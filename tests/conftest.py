@@ -54,7 +54,7 @@ async def _build_template(name: str) -> None:
 async def _after_migrate_hooks(dsn: str) -> None:
     """First content loaded by `migrate` (the FAQ seed), so tests see what users see."""
     try:
-        from portal_faq.seed import load_seed_if_empty  # noqa: PLC0415
+        from portal_faq.seed import load_seed_if_empty
     except ImportError:
         return
     await load_seed_if_empty(dsn)

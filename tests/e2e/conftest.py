@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from portal_auth.app import create_app as create_auth_app
 from portal_auth.config import AuthSettings
 from portal_devtools.mailsink import MailSink
 from portal_mailer.app import create_app as create_mailer_app

@@ -10,8 +10,11 @@ import pytest
 
 from portal_shared import events
 from portal_shared.events import (
+    AccountExists,
+    ContactRequested,
     Envelope,
     MalformedEvent,
+    PasswordChanged,
     RegistrationCreated,
     ResetRequested,
     UnknownEventType,
@@ -45,6 +48,12 @@ def test_envelope_fields_are_pinned() -> None:
          ["account_id", "customer_number", "email", "last_name", "locale", "activation_token", "expires_at"]),
         (ResetRequested, "reset-requested", 1, "auth.reset-requested",
          ["account_id", "email", "last_name", "locale", "reset_token", "expires_at"]),
+        (AccountExists, "account-exists", 1, "auth.account-exists",
+         ["account_id", "email", "last_name", "locale"]),
+        (PasswordChanged, "password-changed", 1, "auth.password-changed",
+         ["account_id", "email", "last_name", "locale", "changed_at", "via"]),
+        (ContactRequested, "contact-requested", 1, "faq.contact-requested",
+         ["contact_id", "name", "email", "customer_number", "subject", "message", "locale"]),
     ],
 )
 def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fields) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +62,10 @@ def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fiel
 
 
 def test_registered_payloads_are_exactly_the_known_events() -> None:
-    assert set(events.PAYLOADS) == {("registration-created", 1), ("reset-requested", 1)}
+    assert set(events.PAYLOADS) == {
+        ("registration-created", 1), ("account-exists", 1), ("reset-requested", 1),
+        ("password-changed", 1), ("contact-requested", 1),
+    }
 
 
 def test_wire_format_round_trips_and_is_plain_json() -> None:

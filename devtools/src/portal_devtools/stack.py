@@ -15,11 +15,14 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
+from aiohttp import web
 
 from portal_devtools.mailsink import MailSink, print_mail
+from portal_devtools.portal_page import create_portal_page
 from portal_shared.settings import DEFAULT_DATABASE_URL
 
 DEMO_CUSTOMERS = "customer_number,last_name\n10001,Mustermann\n"
@@ -59,6 +62,7 @@ def main() -> int:
 async def run_stack(env: dict[str, str]) -> int:
     sink = _start_mail_sink(env)
     children: list[asyncio.subprocess.Process] = []
+    page: web.AppRunner | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,6 +76,7 @@ async def run_stack(env: dict[str, str]) -> int:
         for program in PROGRAMS:
             children.append(await _spawn(program, env))
         await _wait_until_ready(env, children)
+        page = await _start_portal_page(env)
         _print_banner(env, sink)
         exited = [asyncio.ensure_future(child.wait()) for child in children]
         await asyncio.wait([asyncio.ensure_future(stop.wait()), *exited], return_when=asyncio.FIRST_COMPLETED)
@@ -81,10 +86,31 @@ async def run_stack(env: dict[str, str]) -> int:
         return 0
     finally:
         print("\nportal-dev: stopping …", flush=True)
+        if page is not None:
+            await page.cleanup()
         await _terminate(children)
         if sink is not None:
             sink.stop()
         print("portal-dev: stopped", flush=True)
+
+
+async def _start_portal_page(env: dict[str, str]) -> web.AppRunner | None:
+    """Serve the stand-in portal page where PORTAL_BASE_URL points, if that is this machine."""
+    base = urlsplit(env.get("PORTAL_BASE_URL", "http://localhost:8080"))
+    if base.hostname not in ("localhost", "127.0.0.1"):
+        return None
+    ports = {p.name: p.port(env) for p in PROGRAMS}
+    runner = web.AppRunner(
+        create_portal_page(f"http://127.0.0.1:{ports['auth']}", f"http://127.0.0.1:{ports['faq']}")
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", base.port or 80).start()
+    except OSError as exc:
+        print(f"portal-dev: portal page not started ({exc.strerror})", file=sys.stderr)
+        await runner.cleanup()
+        return None
+    return runner
 
 
 def _start_mail_sink(env: dict[str, str]) -> MailSink | None:
@@ -178,6 +204,7 @@ def _print_banner(env: dict[str, str], sink: MailSink | None) -> None:
     mail = f"mail sink on {sink.host}:{sink.port}, mails in var/mails/" if sink else f"SMTP {env['SMTP_HOST']}"
     print(
         "\nKundenportal läuft / is running:\n"
+        f"  portal  {env.get('PORTAL_BASE_URL', 'http://localhost:8080')} (links in mails lead here)\n"
         f"  auth    http://127.0.0.1:{ports['auth']}/api/v1/auth/…\n"
         f"  faq     http://127.0.0.1:{ports['faq']}/api/v1/faq\n"
         f"  mailer  http://127.0.0.1:{ports['mailer']}/readyz\n"

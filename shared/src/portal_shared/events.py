@@ -65,6 +65,23 @@ class RegistrationCreated(Payload):
     expires_at: AwareDatetime
 
 
+class AccountExists(Payload):
+    """Someone registered with the customer number or address of an active account.
+
+    The owner (`email` is the account's address, not the registrant's) gets a notice
+    instead of an activation link; the registrant sees the same answer as anyone else.
+    """
+
+    event_type = "account-exists"
+    schema_version = 1
+    routing_key = RoutingKey.ACCOUNT_EXISTS
+
+    account_id: UUID
+    email: str
+    last_name: str
+    locale: Locale = "de"
+
+
 class ResetRequested(Payload):
     """A password reset was requested for an active account; the mailer sends the link."""
 
@@ -80,9 +97,40 @@ class ResetRequested(Payload):
     expires_at: AwareDatetime
 
 
+class PasswordChanged(Payload):
+    """The password of an account changed (reset by mail link, or changed when logged in)."""
+
+    event_type = "password-changed"
+    schema_version = 1
+    routing_key = RoutingKey.PASSWORD_CHANGED
+
+    account_id: UUID
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    changed_at: AwareDatetime
+    via: Literal["reset", "change"]
+
+
+class ContactRequested(Payload):
+    """A visitor sent the contact form; support gets it, the sender a confirmation."""
+
+    event_type = "contact-requested"
+    schema_version = 1
+    routing_key = RoutingKey.CONTACT_REQUESTED
+
+    contact_id: UUID
+    name: str
+    email: str
+    customer_number: str | None = None
+    subject: str
+    message: str
+    locale: Locale = "de"
+
+
 PAYLOADS: dict[tuple[str, int], type[Payload]] = {
     (model.event_type, model.schema_version): model
-    for model in (RegistrationCreated, ResetRequested)
+    for model in (RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested)
 }
 
 

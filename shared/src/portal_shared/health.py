@@ -40,7 +40,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def _run(app: web.Application, check: Check) -> str:
     try:
         await asyncio.wait_for(check(app), CHECK_TIMEOUT_SECONDS)
-    except Exception as exc:  # a failing dependency is a report, not an error
+    except Exception as exc:  # noqa: BLE001 - a failing dependency is a report, not an error
         log.warning("readiness check failed: %s", type(exc).__name__)
         return "unavailable"
     return "ok"

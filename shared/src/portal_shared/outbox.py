@@ -24,6 +24,7 @@ from aio_pika.exceptions import DeliveryError
 
 from portal_shared.amqp import declare_events_exchange
 from portal_shared.events import Event, encode
+from portal_shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class OutboxRelay:
         self._settings = settings
         self._wakeup = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
         self.connected = False
 
     async def run(self) -> None:
@@ -86,32 +88,44 @@ class OutboxRelay:
                 await self._listen()
                 connection = await aio_pika.connect(self._settings.amqp_url, timeout=10)
                 async with connection:
+                    lost = asyncio.Event()
+                    connection.close_callbacks.add(lambda *_, lost=lost: self._lose(lost))
                     channel = await connection.channel(
                         publisher_confirms=True, on_return_raises=True
                     )
+                    channel.close_callbacks.add(lambda *_, lost=lost: self._lose(lost))
                     exchange = await declare_events_exchange(channel, self._settings.exchange)
                     self.connected = True
                     delay = 0.5
                     log.info("outbox relay connected to the broker")
-                    await self._relay_until_error(exchange, connection)
+                    await self._relay_until_lost(exchange, lost)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the relay must outlive any broker or database outage
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 log.warning("outbox relay paused: %s: %s", type(exc).__name__, exc)
             finally:
                 self.connected = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.reconnect_delay_max)
 
-    async def close(self) -> None:
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self._settings.schema}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_task(self._task)
+            self._task = None
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
         self._listener = None
 
-    async def _relay_until_error(
-        self, exchange: AbstractExchange, connection: aio_pika.abc.AbstractConnection
-    ) -> None:
-        while not connection.is_closed:
+    def _lose(self, lost: asyncio.Event) -> None:
+        # aio-pika reports a dropped connection only through its close callbacks.
+        lost.set()
+        self._wakeup.set()
+
+    async def _relay_until_lost(self, exchange: AbstractExchange, lost: asyncio.Event) -> None:
+        while not lost.is_set():
             if await self.publish_batch(exchange) == self._settings.batch_size:
                 continue
             self._wakeup.clear()
@@ -119,7 +133,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_interval)
             except TimeoutError:
                 pass
-        raise ConnectionError("broker connection closed")
+        raise ConnectionError("broker connection lost")
 
     async def publish_batch(self, exchange: AbstractExchange) -> int:
         """Publish one batch of due rows; returns how many rows it handled."""

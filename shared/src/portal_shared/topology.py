@@ -10,7 +10,10 @@ DEAD_LETTER_EXCHANGE = "portal.dead-letters"
 
 class RoutingKey:
     REGISTRATION_CREATED = "auth.registration-created"
+    ACCOUNT_EXISTS = "auth.account-exists"
     RESET_REQUESTED = "auth.reset-requested"
+    PASSWORD_CHANGED = "auth.password-changed"
+    CONTACT_REQUESTED = "faq.contact-requested"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -19,5 +22,8 @@ MAILER_DEAD_LETTER_QUEUE = "mailer.dead-letters"
 # The routing keys the mailer binds its queue to: every event that leads to a mail.
 MAILER_ROUTING_KEYS = (
     RoutingKey.REGISTRATION_CREATED,
+    RoutingKey.ACCOUNT_EXISTS,
     RoutingKey.RESET_REQUESTED,
+    RoutingKey.PASSWORD_CHANGED,
+    RoutingKey.CONTACT_REQUESTED,
 )

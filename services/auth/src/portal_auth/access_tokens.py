@@ -110,7 +110,7 @@ def load_private_key(pem: str | None, key_dir: Path) -> Ed25519PrivateKey:
 def _parse(pem: bytes) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("JWT_PRIVATE_KEY must be an Ed25519 private key")
+        raise TypeError("JWT_PRIVATE_KEY must be an Ed25519 private key")
     return key
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -19,6 +17,7 @@ from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.outbox import OutboxRelay, RelaySettings
 from portal_shared.web import new_application
+
 
 def create_app(settings: AuthSettings, clock: Clock = utc_now, passwords: Passwords | None = None) -> web.Application:
     app = new_application()
@@ -51,12 +50,9 @@ async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
         RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
     )
     app[RELAY] = relay
-    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    relay.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await relay.close()
+    await relay.stop()
 
 
 def _service(clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from portal_auth.access_tokens import AccessClaims, AccessTokens, InvalidAccessT
 from portal_auth.config import SCHEMA, AuthSettings
 from portal_auth.domain import customers, email, password_policy, tokens
 from portal_auth.passwords import Passwords
-from portal_auth.schemas import RegisterRequest
 from portal_auth.problems import (
     ACCOUNT_NOT_ACTIVATED,
     CUSTOMER_MISMATCH,
@@ -26,6 +25,7 @@ from portal_auth.problems import (
     TOKEN_EXPIRED,
     TOKEN_INVALID,
 )
+from portal_auth.schemas import RegisterRequest
 from portal_shared import outbox
 from portal_shared.events import RegistrationCreated, new_event
 from portal_shared.problems import UNAUTHORIZED, FieldError, Problem

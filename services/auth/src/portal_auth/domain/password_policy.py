@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 MIN_LENGTH = 8
 SEQUENCE_LENGTH = 3
@@ -70,5 +71,5 @@ def has_sequence(password: str, length: int = SEQUENCE_LENGTH) -> bool:
 
 
 def _is_run(window: str) -> bool:
-    steps = {ord(b) - ord(a) for a, b in zip(window, window[1:])}
+    steps = {ord(b) - ord(a) for a, b in pairwise(window)}
     return steps == {1} or steps == {-1}

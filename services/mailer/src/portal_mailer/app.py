@@ -1,0 +1,77 @@
+"""Mailer application factory and lifecycle.
+
+The HTTP side is only health and metrics; the work is the queue consumer, started and
+stopped with the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from portal_mailer.config import SCHEMA, MailerSettings
+from portal_mailer.consumer import MailConsumer
+from portal_mailer.keys import CONSUMER, METRICS, POOL, SETTINGS, SMTP
+from portal_mailer.metrics import MailerMetrics
+from portal_mailer.smtp import SmtpPool
+from portal_shared.db import create_pool, ping
+from portal_shared.health import add_health_routes
+from portal_shared.web import new_application
+
+PROGRAM = "portal-mailer"
+
+
+def create_app(settings: MailerSettings) -> web.Application:
+    app = new_application()
+    app[SETTINGS] = settings
+    app[METRICS] = MailerMetrics()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_smtp)
+    app.cleanup_ctx.append(_consumer)
+    add_health_routes(app, {"database": _check_database, "broker": _check_broker})
+    app.router.add_get("/metrics", app[METRICS].handle)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    # Every worker slot holds a connection while its mail is sent; one more for /readyz.
+    app[POOL] = await create_pool(
+        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1
+    )
+    yield
+    await app[POOL].close()
+
+
+async def _smtp(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[SMTP] = SmtpPool(settings, size=settings.mailer_concurrency)
+    yield
+    await app[SMTP].close()
+
+
+async def _consumer(app: web.Application) -> AsyncIterator[None]:
+    consumer = MailConsumer(app[SETTINGS], app[POOL], app[SMTP], app[METRICS])
+    app[CONSUMER] = consumer
+    task = asyncio.create_task(consumer.run(), name="mail-consumer")
+    yield
+    consumer.stop()
+    try:
+        # The consumer bounds its own drain; this only guards against a hung connect.
+        await asyncio.wait_for(asyncio.shield(task), consumer.drain_seconds + 15)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _check_database(app: web.Application) -> None:
+    await ping(app[POOL])
+
+
+async def _check_broker(app: web.Application) -> None:
+    if not app[CONSUMER].consuming:
+        raise ConnectionError("the mail consumer is not consuming from the broker")

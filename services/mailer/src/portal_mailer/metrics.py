@@ -1,0 +1,38 @@
+"""Prometheus metrics, registered per application so several apps can share a process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+
+class MailerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.sent = Counter(
+            "mailer_mails_sent", "Mails accepted by the SMTP server.", ["template"],
+            registry=self.registry,
+        )
+        self.dead_lettered = Counter(
+            "mailer_mails_dead_lettered", "Messages moved to the dead-letter queue.",
+            ["template", "reason"], registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "mailer_duplicate_events", "Redelivered events that were already mailed.",
+            ["template"], registry=self.registry,
+        )
+        self.retried = Counter(
+            "mailer_transient_failures", "Sends that failed transiently and were requeued.",
+            ["template"], registry=self.registry,
+        )
+        self.send_seconds = Histogram(
+            "mailer_send_duration_seconds", "Time to hand one mail to the SMTP server.",
+            ["template"], registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+    async def handle(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )

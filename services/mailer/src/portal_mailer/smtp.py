@@ -1,0 +1,136 @@
+"""Sending over SMTP through a few long-lived connections, one per worker slot.
+
+Opening a connection (and TLS, and AUTH) costs more than sending a mail, so each
+connection is reused; one the server has dropped, or that failed, is reopened on its next
+use. Failures are sorted into two kinds the consumer acts on: the mail itself was refused
+(sending it again will not help) or the server is unreachable or busy (try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+
+from portal_mailer.config import MailerSettings
+
+# A connection idle for longer than this is probed with NOOP before use: servers close
+# idle sessions, and finding out during MAIL FROM would fail an otherwise good mail.
+IDLE_PROBE_SECONDS = 20.0
+
+
+class SmtpError(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class PermanentSmtpError(SmtpError):
+    """The server refused this mail (5xx, unacceptable recipient)."""
+
+
+class TransientSmtpError(SmtpError):
+    """The server could not be reached or asked us to come back later."""
+
+
+def client_options(settings: MailerSettings) -> dict[str, Any]:
+    """aiosmtplib's connection options; it logs in on connect when a username is set."""
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return {
+        "hostname": settings.smtp_host,
+        "port": settings.smtp_port,
+        "username": settings.smtp_username,
+        "password": password,
+        "timeout": settings.smtp_timeout_seconds,
+        "use_tls": settings.smtp_security == "tls",
+        # False, not None, for "none": aiosmtplib would otherwise upgrade when offered.
+        "start_tls": settings.smtp_security == "starttls",
+    }
+
+
+class SmtpConnection:
+    def __init__(self, settings: MailerSettings) -> None:
+        self._client = aiosmtplib.SMTP(**client_options(settings))
+        self._last_used = 0.0
+
+    async def send(self, message: EmailMessage) -> None:
+        try:
+            await self._connect_if_needed()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Whatever goes wrong before MAIL FROM concerns the server or our account,
+            # never this particular mail.
+            self._client.close()
+            raise TransientSmtpError(f"connect: {_describe(exc)}") from exc
+        try:
+            await self._client.send_message(message)
+        except Exception as exc:
+            error = classify(exc)
+            if isinstance(error, TransientSmtpError):
+                self._client.close()
+            raise error from exc
+        finally:
+            self._last_used = time.monotonic()
+
+    async def close(self) -> None:
+        if self._client.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await self._client.quit()
+        self._client.close()
+
+    async def _connect_if_needed(self) -> None:
+        idle = time.monotonic() - self._last_used
+        if self._client.is_connected and idle > IDLE_PROBE_SECONDS:
+            try:
+                await self._client.noop()
+            except (aiosmtplib.SMTPException, OSError):
+                self._client.close()
+        if not self._client.is_connected:
+            await self._client.connect()
+
+
+def classify(exc: BaseException) -> SmtpError:
+    """Sort an error raised while sending one mail into permanent or transient."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [refused.code for refused in exc.recipients]
+        detail = f"recipient refused {','.join(map(str, codes))}"
+        return PermanentSmtpError(detail) if min(codes) >= 500 else TransientSmtpError(detail)
+    if isinstance(exc, aiosmtplib.SMTPHeloError | aiosmtplib.SMTPAuthenticationError):
+        return TransientSmtpError(_describe(exc))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        permanent = exc.code >= 500
+        return (PermanentSmtpError if permanent else TransientSmtpError)(_describe(exc))
+    if isinstance(exc, aiosmtplib.SMTPNotSupported | ValueError):
+        # An address no server will take, e.g. non-ASCII without SMTPUTF8 support.
+        return PermanentSmtpError(f"unsendable address: {type(exc).__name__}")
+    return TransientSmtpError(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    # Only the class and the reply code: server texts often echo the recipient address.
+    code = getattr(exc, "code", None)
+    return f"{type(exc).__name__} {code}" if code is not None else type(exc).__name__
+
+
+class SmtpPool:
+    """`size` connections handed out one per send, so no two sends share a session."""
+
+    def __init__(self, settings: MailerSettings, size: int) -> None:
+        self._connections = [SmtpConnection(settings) for _ in range(size)]
+        # LIFO keeps the few busy connections warm while the rest may idle out.
+        self._idle: asyncio.LifoQueue[SmtpConnection] = asyncio.LifoQueue()
+        for connection in self._connections:
+            self._idle.put_nowait(connection)
+
+    async def send(self, message: EmailMessage) -> None:
+        connection = await self._idle.get()
+        try:
+            await connection.send(message)
+        finally:
+            self._idle.put_nowait(connection)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self._connections))

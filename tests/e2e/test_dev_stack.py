@@ -1,0 +1,100 @@
+"""`make dev` as a developer meets it: `portal-dev` migrates, seeds the demo customer,
+runs the services, a mail sink and the portal page, and stops everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from portal_devtools.mailsink import free_port
+from tests.conftest import AmqpNames
+
+pytestmark = pytest.mark.integration
+
+
+class Output:
+    """Collects a child's output and lets the test wait for a line matching a pattern."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[str] = []
+        self._changed = asyncio.Condition()
+        self._task = asyncio.ensure_future(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            async with self._changed:
+                self.lines.append(raw.decode(errors="replace").rstrip())
+                self._changed.notify_all()
+
+    async def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        regex = re.compile(pattern)
+
+        def found() -> re.Match[str] | None:
+            return next((m for line in self.lines if (m := regex.search(line))), None)
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(found), timeout)
+        match = found()
+        assert match is not None
+        return match
+
+
+async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
+    database_url: str, amqp_names: AmqpNames, tmp_path: Path
+) -> None:
+    ports = {name: free_port() for name in ("AUTH_PORT", "FAQ_PORT", "MAILER_PORT", "DEV_MAILSINK_PORT", "PORTAL")}
+    portal = f"http://localhost:{ports.pop('PORTAL')}"
+    env = {k: v for k, v in os.environ.items() if k != "SMTP_HOST"} | {
+        name: str(port) for name, port in ports.items()
+    } | {
+        "AUTH_DATABASE_URL": database_url,
+        "FAQ_DATABASE_URL": database_url,
+        "MAILER_DATABASE_URL": database_url,
+        "EVENTS_EXCHANGE": amqp_names.exchange,
+        "DEAD_LETTER_EXCHANGE": amqp_names.dead_letter_exchange,
+        "MAILER_QUEUE": amqp_names.mailer_queue,
+        "MAILER_DEAD_LETTER_QUEUE": amqp_names.mailer_dead_letter_queue,
+        "PORTAL_BASE_URL": portal,
+    }
+    child = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "portal-dev"),
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert child.stdout is not None
+    output = Output(child.stdout)
+    try:
+        await output.wait_for(r"Ctrl-C stops everything")
+        auth = f"http://127.0.0.1:{ports['AUTH_PORT']}"
+        async with aiohttp.ClientSession() as http:
+            for port in (ports["AUTH_PORT"], ports["FAQ_PORT"], ports["MAILER_PORT"]):
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
+                    assert ready.status == 200
+            registration = {
+                "last_name": "Mustermann", "customer_number": "10001", "email": "demo@example.de",
+                "password": "Sonne!Wind7Meer", "accept_terms": True, "accept_privacy": True,
+            }
+            async with http.post(f"{auth}/api/v1/auth/register", json=registration) as response:
+                assert response.status == 202
+            link = (await output.wait_for(re.escape(portal) + r"/aktivieren\?token=(\S+)")).group(0)
+            async with http.get(link) as page:  # what a mail scanner does: must not activate
+                assert page.status == 200 and "Konto aktivieren" in await page.text()
+            token = link.split("token=")[1]
+            async with http.post(f"{portal}/api/v1/auth/activate", json={"token": token}) as activated:
+                assert activated.status == 200
+        assert list((tmp_path / "var" / "mails").glob("*.eml"))
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(child.wait(), 30)
+    assert code == 0
+    await output.wait_for(r"portal-dev: stopped", timeout=5)
+    for port in ports.values():
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
