@@ -7,6 +7,7 @@ variable names (upper-cased by the environment, matched case-insensitively).
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network
 from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError
@@ -27,6 +28,8 @@ class CommonSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
+    trusted_proxies: list[IPv4Network | IPv6Network] = []
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from uuid import uuid4
 
 from aiohttp import web
@@ -24,6 +26,25 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     response.headers["X-Request-ID"] = correlation_id
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
+
+
+def client_ip(request: web.Request, trusted_proxies: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The caller's address: the peer, or the last untrusted hop of X-Forwarded-For when
+    the peer is one of our own proxies (an ingress, a load balancer)."""
+    peer = request.remote or "unknown"
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    candidate = peer
+    while hops and _is_trusted(candidate, trusted_proxies):
+        candidate = hops.pop()
+    return candidate
+
+
+def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
 
 
 def new_application() -> web.Application:

@@ -1,0 +1,70 @@
+"""Rate limits kept in PostgreSQL, so every replica of a service counts together.
+
+A limit allows `hits` requests per `window` for one subject (an IP address, an e-mail
+key). The owning service creates the table in its own schema:
+    rate_limits(key text primary key, window_start timestamptz, hits integer)
+Counting is one upsert per request; old windows are overwritten, not accumulated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from portal_shared.problems import ProblemType
+
+TOO_MANY_ATTEMPTS = ProblemType(
+    "too_many_attempts", 429, "Too many attempts",
+    "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
+    "Too many attempts. Please wait a moment and try again.",
+)
+
+COUNT_HIT = """
+INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, $2, 1)
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.hits + 1 ELSE 1 END,
+    window_start = EXCLUDED.window_start
+RETURNING hits
+"""
+PURGE_OLD = "DELETE FROM rate_limits WHERE window_start < $1"
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    hits: int
+    window: timedelta
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = window.total_seconds()
+    return datetime.fromtimestamp(math.floor(now.timestamp() / seconds) * seconds, UTC)
+
+
+def retry_after(now: datetime, window: timedelta) -> int:
+    """Whole seconds until the current window ends (at least 1), for `Retry-After`."""
+    remaining = window_start(now, window) + window - now
+    return max(1, math.ceil(remaining.total_seconds()))
+
+
+class RateLimiter:
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime]) -> None:
+        self._pool = pool
+        self._clock = clock
+
+    async def hit(self, limit: Limit, subject: str) -> int | None:
+        """Count one request; returns seconds to wait when the limit is exceeded, else None."""
+        now = self._clock()
+        async with self._pool.acquire() as conn:
+            hits = await conn.fetchval(
+                COUNT_HIT, f"{limit.name}:{subject}", window_start(now, limit.window)
+            )
+        return retry_after(now, limit.window) if hits > limit.hits else None
+
+    async def purge(self, older_than: datetime) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(PURGE_OLD, older_than)
