@@ -63,7 +63,7 @@ async def test_terms_must_be_accepted(auth_client: TestClient) -> None:
 
 
 async def test_password_policy_violations_are_listed_by_rule_id(auth_client: TestClient) -> None:
-    response = await auth_client.post("/api/v1/auth/register", json=registration(password="abc12"))
+    response = await auth_client.post("/api/v1/auth/register", json=registration(password="qxz789"))
     body = await response.json()
     assert (response.status, body["code"]) == (422, "password_policy")
     assert {e["code"] for e in body["errors"]} == {

@@ -1,16 +1,29 @@
 import pytest
 
-from portal_auth.domain.password_policy import RULES, has_sequence, violations
+from portal_auth.domain.password_policy import (
+    MAX_LENGTH,
+    RULE_IDS,
+    RULES,
+    PersonalData,
+    common_passwords,
+    contains_date,
+    has_sequence,
+    is_common,
+    violations,
+)
+from portal_auth.domain.password_strength import strength
+
+MAX = PersonalData(last_name="Mustermann", email="max.power@example.de", customer_number="10001")
 
 
 def test_a_password_that_meets_every_rule_has_no_violations() -> None:
-    assert violations("Sonne!Wind7Meer") == []
+    assert violations("Sonne!Wind7Meer", MAX) == []
 
 
 @pytest.mark.parametrize(
     ("password", "broken"),
     [
-        ("Ab1!xyq", ["min_length"]),  # 7 characters
+        ("Qz!9xvw", ["min_length"]),  # 7 characters
         ("Sonnewind7Meer", ["special_char"]),
         ("Sonne!WindMeer", ["digit"]),
         ("sonne!wind7meer", ["upper_and_lower"]),
@@ -19,7 +32,7 @@ def test_a_password_that_meets_every_rule_has_no_violations() -> None:
         ("", ["min_length", "special_char", "digit", "upper_and_lower"]),
     ],
 )
-def test_each_rule_is_reported_by_its_id(password: str, broken: list[str]) -> None:
+def test_each_faq_rule_is_reported_by_its_id(password: str, broken: list[str]) -> None:
     assert violations(password) == broken
 
 
@@ -34,7 +47,7 @@ def test_non_sequences_pass(text: str) -> None:
 
 
 def test_umlauts_count_as_letters_and_punctuation_or_spaces_as_special() -> None:
-    assert violations("Grüße 2x Ölberg") == []
+    assert violations("Grüße 5x Ölberg") == []
 
 
 def test_unicode_is_normalised_before_counting() -> None:
@@ -42,6 +55,66 @@ def test_unicode_is_normalised_before_counting() -> None:
     assert "digit" not in violations("Sonne!Wind\uff17Meer")
 
 
-def test_every_rule_has_german_and_english_text() -> None:
-    assert [r.id for r in RULES] == ["min_length", "special_char", "digit", "upper_and_lower", "no_sequence"]
+@pytest.mark.parametrize(
+    "password",
+    ["Passwort1!", "passwort", "Hallo123!", "Sommer2024!", "qwertz", "Schalke04!", "Iloveyou1!", "Fußball#7"],
+)
+def test_common_and_german_dictionary_passwords_are_refused(password: str) -> None:
+    assert "not_common" in violations(password)
+
+
+def test_the_common_list_is_a_real_list_with_german_entries() -> None:
+    listed = common_passwords()
+    assert len(listed) > 50_000
+    assert {"123456", "password", "passwort", "hallo", "schatz", "müller"} <= listed
+
+
+@pytest.mark.parametrize("password", ["Sonne!Wind7Meer", "Kx#4-mUtz9-Lapo", "7Zwerge!Blau"])
+def test_unusual_passwords_are_not_common(password: str) -> None:
+    assert not is_common(password)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Mustermann!7Q",   # last name
+        "xMUSTERMANNx!7Q",  # any case
+        "Max.Power!7Q",    # e-mail local part
+        "power!7QxZ",      # a piece of the local part
+        "Qz!10001xW",      # customer number
+        "Qz!xW24.12.",     # day and month
+        "Qz!xW1980",       # a year
+        "Qz!xW241280",     # ddmmyy
+        "Qz!xW19801224",   # yyyymmdd
+    ],
+)
+def test_personal_data_and_dates_are_refused(password: str) -> None:
+    assert "not_personal" in violations(password, MAX)
+
+
+@pytest.mark.parametrize("text", ["qz!7w", "4711", "99 luftballons", "13:45"])
+def test_numbers_that_are_not_dates_pass(text: str) -> None:
+    assert not contains_date(text)
+
+
+def test_long_passphrases_are_accepted_up_to_the_limit_and_never_truncated() -> None:
+    phrase = "Mein Hund Bello!7 " * 15  # 270 characters
+    assert violations(phrase[:128]) == []
+    assert violations(phrase[:MAX_LENGTH]) == []
+    assert violations(phrase) == ["max_length"]
+    assert MAX_LENGTH >= 128
+
+
+def test_every_rule_has_german_and_english_text_in_a_stable_order() -> None:
+    assert RULE_IDS == (
+        "min_length", "special_char", "digit", "upper_and_lower", "no_sequence",
+        "not_common", "not_personal", "max_length",
+    )
     assert all(r.text_de and r.text_en for r in RULES)
+
+
+def test_strength_grows_with_guessing_effort_and_refused_passwords_stay_weak() -> None:
+    personal = PersonalData()
+    assert strength("", personal, ["min_length"]) == 0
+    assert strength("Passwort1!", personal, ["not_common"]) <= 1
+    assert strength("Kx#4-mUtz9-Lapo!Wq", personal, []) >= 3

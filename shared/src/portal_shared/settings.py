@@ -29,7 +29,7 @@ class CommonSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
-    trusted_proxies: list[IPv4Network | IPv6Network] = []
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 
 
 S = TypeVar("S", bound=BaseSettings)

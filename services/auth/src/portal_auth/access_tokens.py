@@ -14,7 +14,7 @@ from uuid import UUID
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,30 @@ class InvalidAccessToken(Exception):
 
 
 class AccessTokens:
+    """Signs with the current key; verifies with it and with retired keys.
+
+    Rotation: the new key becomes JWT_PRIVATE_KEY and the old key's public half goes to
+    JWT_RETIRED_PUBLIC_KEYS, where it stays published (JWKS) until the last token it
+    signed has expired (the access-token lifetime, 15 minutes by default).
+    """
+
     def __init__(
-        self, private_key: Ed25519PrivateKey, issuer: str, audience: str, ttl: timedelta
+        self,
+        private_key: Ed25519PrivateKey,
+        issuer: str,
+        audience: str,
+        ttl: timedelta,
+        retired: list[Ed25519PublicKey] | None = None,
     ) -> None:
         self._private_key = private_key
         self._public_jwk = json.loads(OKPAlgorithm.to_jwk(private_key.public_key()))
         self.kid = _thumbprint(self._public_jwk)
+        self._verifiers: dict[str, tuple[Ed25519PublicKey, dict]] = {
+            self.kid: (private_key.public_key(), self._public_jwk)
+        }
+        for public_key in retired or []:
+            jwk = json.loads(OKPAlgorithm.to_jwk(public_key))
+            self._verifiers.setdefault(_thumbprint(jwk), (public_key, jwk))
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
@@ -60,11 +78,12 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("kid") != self.kid:
+            verifier = self._verifiers.get(header.get("kid", ""))
+            if verifier is None:
                 raise InvalidAccessToken("unknown key id")
             payload = jwt.decode(
                 token,
-                self._private_key.public_key(),
+                verifier[0],
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -77,7 +96,12 @@ class AccessTokens:
             raise InvalidAccessToken(str(exc)) from None
 
     def jwks(self) -> dict:
-        return {"keys": [{**self._public_jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM}]}
+        return {
+            "keys": [
+                {**jwk, "kid": kid, "use": "sig", "alg": ALGORITHM}
+                for kid, (_, jwk) in self._verifiers.items()
+            ]
+        }
 
 
 def load_private_key(pem: str | None, key_dir: Path) -> Ed25519PrivateKey:
@@ -105,6 +129,16 @@ def load_private_key(pem: str | None, key_dir: Path) -> Ed25519PrivateKey:
         finally:
             draft.unlink()
     return _parse(path.read_bytes())
+
+
+def load_public_keys(pems: list[str]) -> list[Ed25519PublicKey]:
+    keys = []
+    for pem in pems:
+        key = serialization.load_pem_public_key(pem.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise TypeError("JWT_RETIRED_PUBLIC_KEYS must hold Ed25519 public keys")
+        keys.append(key)
+    return keys
 
 
 def _parse(pem: bytes) -> Ed25519PrivateKey:

@@ -2,42 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
 
-from portal_auth import routes
-from portal_auth.access_tokens import AccessTokens, load_private_key
+from portal_auth import maintenance, routes
+from portal_auth.access_tokens import AccessTokens, load_private_key, load_public_keys
 from portal_auth.config import SCHEMA, AuthSettings
-from portal_auth.keys import ACCESS_TOKENS, POOL, RELAY, SERVICE, SETTINGS
+from portal_auth.context import AuthContext, Clock, utc_now
+from portal_auth.keys import CONTEXT, POOL, RELAY, SETTINGS
 from portal_auth.passwords import Passwords
-from portal_auth.service import AuthService, Clock, utc_now
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.outbox import OutboxRelay, RelaySettings
+from portal_shared.ratelimit import RateLimiter
+from portal_shared.tasks import stop_task
 from portal_shared.web import new_application
 
 
-def create_app(settings: AuthSettings, clock: Clock = utc_now, passwords: Passwords | None = None) -> web.Application:
+def create_app(
+    settings: AuthSettings, clock: Clock = utc_now, passwords: Passwords | None = None
+) -> web.Application:
     app = new_application()
     app[SETTINGS] = settings
-    app[ACCESS_TOKENS] = AccessTokens(
-        load_private_key(settings.jwt_private_key, settings.jwt_key_dir),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-    )
+    access_tokens = _access_tokens(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_outbox_relay)
-    app.cleanup_ctx.append(_service(clock, passwords))
+    app.cleanup_ctx.append(_context(access_tokens, clock, passwords))
+    app.cleanup_ctx.append(_maintenance)
     routes.setup(app)
     add_health_routes(app, {"database": _check_database, "broker": _check_broker})
     return app
 
 
+def _access_tokens(settings: AuthSettings) -> AccessTokens:
+    secret = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
+    return AccessTokens(
+        load_private_key(secret, settings.jwt_key_dir),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        retired=load_public_keys(settings.jwt_retired_public_keys),
+    )
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    app[POOL] = await create_pool(app[SETTINGS].auth_database_url, SCHEMA, "portal-auth")
+    app[POOL] = await create_pool(app[SETTINGS].auth_database_url, SCHEMA, "portal-auth", max_size=20)
     yield
     await app[POOL].close()
 
@@ -55,15 +67,28 @@ async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
     await relay.stop()
 
 
-def _service(clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
+def _context(access_tokens: AccessTokens, clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         hasher = passwords or Passwords()
-        app[SERVICE] = AuthService(app[POOL], hasher, app[ACCESS_TOKENS], app[SETTINGS], clock)
+        app[CONTEXT] = AuthContext(
+            pool=app[POOL], passwords=hasher, access_tokens=access_tokens,
+            settings=app[SETTINGS], clock=clock, limiter=RateLimiter(app[POOL], clock),
+        )
         yield
         if passwords is None:
             hasher.close()
 
     return lifecycle
+
+
+async def _maintenance(app: web.Application) -> AsyncIterator[None]:
+    context = app[CONTEXT]
+    task = asyncio.create_task(
+        maintenance.run_periodically(context.pool, context.settings, context.clock),
+        name="auth-maintenance",
+    )
+    yield
+    await stop_task(task)
 
 
 async def _check_database(app: web.Application) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-from portal_auth import repository as repo
+from portal_auth import accounts
 from portal_auth.app import create_app
 from portal_auth.config import SCHEMA, AuthSettings, get_settings
 from portal_auth.domain.customer_import import (
@@ -16,6 +16,7 @@ from portal_auth.domain.customer_import import (
     CustomerRow,
     parse_customers_csv,
 )
+from portal_auth.repository import customers as repo
 from portal_shared import cli
 
 
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             schema=SCHEMA,
             package="portal_auth",
             port=lambda s: s.auth_port,
-            commands={"import-customers": (_import_arguments, _import_customers)},
+            commands={
+                "import-customers": (_import_arguments, _import_customers),
+                "grant-role": (_grant_arguments, _grant_role),
+            },
         ),
         argv,
     )
@@ -74,6 +78,29 @@ async def import_customers(
             return await repo.upsert_customers(conn, rows)
     finally:
         await conn.close()
+
+
+def _grant_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Give the account with this e-mail address a role (carried in its access tokens)."
+    parser.add_argument("email")
+    parser.add_argument("role", choices=sorted(accounts.ROLES))
+
+
+def _grant_role(settings: AuthSettings, args: argparse.Namespace) -> int:
+    async def grant() -> None:
+        conn = await asyncpg.connect(settings.auth_database_url, server_settings={"search_path": SCHEMA})
+        try:
+            await accounts.grant_role(conn, args.email, args.role)
+        finally:
+            await conn.close()
+
+    try:
+        cli.run(grant())
+    except accounts.UnknownAccount:
+        print(f"portal-auth: no account with the address {args.email}", file=sys.stderr)
+        return 1
+    print(f"{args.email}: role {args.role} granted (in effect from the next login or refresh)")
+    return 0
 
 
 if __name__ == "__main__":

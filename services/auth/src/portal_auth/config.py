@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, SecretStr
 
 from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
@@ -21,10 +21,19 @@ class AuthSettings(CommonSettings):
     refresh_token_ttl_days: int = Field(30, ge=1, le=365)
     # Ed25519 private key (PEM) that signs access tokens. When unset, a development key
     # is generated once under JWT_KEY_DIR and kept, so tokens survive restarts.
-    jwt_private_key: str | None = None
+    jwt_private_key: SecretStr | None = None
+    # Public keys (PEM) of rotated-out signing keys, published until their tokens expire.
+    jwt_retired_public_keys: list[str] = Field(default_factory=list)
     jwt_key_dir: Path = Path("var/auth")
     jwt_issuer: str = "kundenportal-auth"
     jwt_audience: str = "kundenportal"
+    # Versions of the documents a registering customer accepts; stored with the consent.
+    terms_version: str = Field("2026-01", min_length=1, max_length=40)
+    privacy_version: str = Field("2026-01", min_length=1, max_length=40)
+    password_history_size: int = Field(5, ge=1, le=24)
+    # Pending registrations stay answerable with 410 for this long after expiry.
+    expired_registration_retention_days: int = Field(7, ge=0, le=90)
+    maintenance_interval_seconds: float = Field(600, gt=0)
 
 
 def get_settings(**overrides: object) -> AuthSettings:

@@ -35,6 +35,11 @@ class Passwords:
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         return await self._run(self._verify, stored_hash, normalise(password))
 
+    async def matches_any(self, stored_hashes: list[str], password: str) -> bool:
+        """Whether `password` is one of these (the password history)."""
+        results = await asyncio.gather(*(self.verify(h, password) for h in stored_hashes))
+        return any(results)
+
     def needs_rehash(self, stored_hash: str) -> bool:
         return self._hasher.check_needs_rehash(stored_hash)
 

@@ -40,3 +40,18 @@ ACCOUNT_NOT_ACTIVATED = ProblemType(
     "Aktivierungs-E-Mail.",
     "Your account is not activated yet. Please use the link in the activation e-mail.",
 )
+REFRESH_TOKEN_INVALID = ProblemType(
+    "refresh_token_invalid", 401, "Session expired",
+    "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
+    "Your session has expired. Please log in again.",
+)
+CURRENT_PASSWORD_INVALID = ProblemType(
+    "current_password_invalid", 422, "Current password is incorrect",
+    "Das aktuelle Passwort ist nicht korrekt.",
+    "The current password is incorrect.",
+)
+RESET_TOKEN_EXPIRED = ProblemType(
+    "token_expired", 410, "Link expired",
+    "Der Link ist abgelaufen. Bitte fordern Sie über „Passwort vergessen“ einen neuen an.",
+    "The link has expired. Please request a new one via \u201cForgot password\u201d.",
+)

@@ -1,41 +1,176 @@
-"""HTTP layer of the auth API: parse, call the service, format."""
+"""HTTP layer of the auth API: parse, call a use case, format."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from portal_auth import keys
-from portal_auth.schemas import ActivateRequest, LoginRequest, RegisterRequest
+from portal_auth import accounts, recovery, registration, sessions
+from portal_auth.access_tokens import AccessClaims
+from portal_auth.context import AuthContext, Caller
+from portal_auth.domain import password_policy
+from portal_auth.domain.limits import CHECK
+from portal_auth.domain.password_strength import strength
+from portal_auth.keys import CONTEXT
+from portal_auth.openapi import openapi_document
+from portal_auth.schemas import (
+    ActivateRequest,
+    ChangePasswordRequest,
+    CheckPasswordRequest,
+    DeleteAccountRequest,
+    ForgotPasswordRequest,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    ResetPasswordRequest,
+)
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
-from portal_shared.web import CORRELATION_ID
+from portal_shared.web import CORRELATION_ID, client_ip
 
 PREFIX = "/api/v1/auth"
+ACCEPTED = {"status": "accepted"}
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post(f"{PREFIX}/register", register)
-    app.router.add_post(f"{PREFIX}/activate", activate)
-    app.router.add_post(f"{PREFIX}/login", login)
-    app.router.add_get(f"{PREFIX}/me", me)
-    app.router.add_get("/.well-known/jwks.json", jwks)
+    add = app.router
+    add.add_post(f"{PREFIX}/register", register)
+    add.add_post(f"{PREFIX}/activate", activate)
+    add.add_post(f"{PREFIX}/login", login)
+    add.add_post(f"{PREFIX}/refresh", refresh)
+    add.add_post(f"{PREFIX}/logout", logout)
+    add.add_get(f"{PREFIX}/me", me)
+    add.add_delete(f"{PREFIX}/me", delete_me)
+    add.add_post(f"{PREFIX}/me/password", change_password)
+    add.add_post(f"{PREFIX}/password/forgot", forgot_password)
+    add.add_post(f"{PREFIX}/password/reset", reset_password)
+    add.add_get(f"{PREFIX}/password/policy", password_rules)
+    add.add_post(f"{PREFIX}/password/check", check_password)
+    add.add_get(f"{PREFIX}/openapi.json", openapi)
+    add.add_get("/.well-known/jwks.json", jwks)
     app.on_response_prepare.append(_no_store)
+
+
+def _ctx(request: web.Request) -> AuthContext:
+    return request.app[CONTEXT]
+
+
+def _caller(request: web.Request) -> Caller:
+    ip = client_ip(request, _ctx(request).settings.trusted_proxies)
+    return Caller(ip=ip, correlation_id=request[CORRELATION_ID])
+
+
+async def _claims(request: web.Request) -> AccessClaims:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return await sessions.authenticate(_ctx(request), token.strip())
 
 
 async def register(request: web.Request) -> web.Response:
     form = await parse_json_body(request, RegisterRequest)
-    await request.app[keys.SERVICE].register(form, request[CORRELATION_ID])
-    return web.json_response({"status": "accepted"}, status=202)
+    await registration.register(_ctx(request), form, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
 
 
 async def activate(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ActivateRequest)
-    await request.app[keys.SERVICE].activate(body.token)
+    await registration.activate(_ctx(request), body.token, _caller(request))
     return web.json_response({"status": "activated"})
 
 
 async def login(request: web.Request) -> web.Response:
     body = await parse_json_body(request, LoginRequest)
-    pair = await request.app[keys.SERVICE].login(body.email, body.password)
+    pair = await sessions.login(_ctx(request), body.email, body.password, _caller(request))
+    return _token_response(pair)
+
+
+async def refresh(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, RefreshRequest)
+    return _token_response(await sessions.refresh(_ctx(request), body.refresh_token, _caller(request)))
+
+
+async def logout(request: web.Request) -> web.Response:
+    await sessions.logout(_ctx(request), await _claims(request), _caller(request))
+    return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    account = await sessions.profile(_ctx(request), await _claims(request))
+    return web.json_response(
+        {
+            "customer_number": account["customer_number"],
+            "last_name": account["last_name"],
+            "email": account["email"],
+            "created_at": account["created_at"].isoformat(),
+        }
+    )
+
+
+async def delete_me(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    body = await parse_json_body(request, DeleteAccountRequest)
+    await accounts.delete(_ctx(request), claims, body.password, _caller(request))
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    body = await parse_json_body(request, ChangePasswordRequest)
+    await recovery.change(_ctx(request), claims, body.current_password, body.new_password, _caller(request))
+    return web.Response(status=204)
+
+
+async def forgot_password(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ForgotPasswordRequest)
+    await recovery.forgot(_ctx(request), body.customer_number, body.email, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ResetPasswordRequest)
+    await recovery.reset(_ctx(request), body.token, body.password, _caller(request))
+    return web.json_response({"status": "password_changed"})
+
+
+async def password_rules(request: web.Request) -> web.Response:
+    rules = [{"id": r.id, "de": r.text_de, "en": r.text_en} for r in password_policy.RULES]
+    response = web.json_response(
+        {
+            "min_length": password_policy.MIN_LENGTH,
+            "max_length": password_policy.MAX_LENGTH,
+            "history": _ctx(request).settings.password_history_size,
+            "rules": rules,
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+async def check_password(request: web.Request) -> web.Response:
+    """Live feedback while typing; stores and logs nothing of what it is given."""
+    await _ctx(request).limit(CHECK, _caller(request).ip)
+    body = await parse_json_body(request, CheckPasswordRequest)
+    personal = password_policy.PersonalData(
+        body.last_name or "", body.email or "", body.customer_number or ""
+    )
+    broken = password_policy.violations(body.password, personal)
+    return web.json_response(
+        {"valid": not broken, "violations": broken, "strength": strength(body.password, personal, broken)}
+    )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    response = web.json_response(openapi_document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+async def jwks(request: web.Request) -> web.Response:
+    response = web.json_response(_ctx(request).access_tokens.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _token_response(pair: sessions.TokenPair) -> web.Response:
     return web.json_response(
         {
             "access_token": pair.access_token,
@@ -44,31 +179,6 @@ async def login(request: web.Request) -> web.Response:
             "refresh_token": pair.refresh_token,
         }
     )
-
-
-async def me(request: web.Request) -> web.Response:
-    profile = await request.app[keys.SERVICE].profile(_bearer_token(request))
-    return web.json_response(
-        {
-            "customer_number": profile["customer_number"],
-            "last_name": profile["last_name"],
-            "email": profile["email"],
-            "created_at": profile["created_at"].isoformat(),
-        }
-    )
-
-
-async def jwks(request: web.Request) -> web.Response:
-    response = web.json_response(request.app[keys.ACCESS_TOKENS].jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
-
-
-def _bearer_token(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return token.strip()
 
 
 async def _no_store(request: web.Request, response: web.StreamResponse) -> None:

@@ -43,3 +43,33 @@ class ActivateRequest(Body):
 class LoginRequest(Body):
     email: str = Field(min_length=1, max_length=email.MAX_LENGTH)
     password: Password
+
+
+class RefreshRequest(Body):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ForgotPasswordRequest(Body):
+    customer_number: str = Field(min_length=1, max_length=64)
+    email: Email
+
+
+class ResetPasswordRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+    password: Password
+
+
+class ChangePasswordRequest(Body):
+    current_password: Password
+    new_password: Password
+
+
+class DeleteAccountRequest(Body):
+    password: Password
+
+
+class CheckPasswordRequest(Body):
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    email: str | None = Field(None, max_length=email.MAX_LENGTH)
+    last_name: str | None = Field(None, max_length=200)
+    customer_number: str | None = Field(None, max_length=64)

@@ -1,0 +1,52 @@
+"""The account itself: deletion (GDPR art. 17) and roles."""
+
+from __future__ import annotations
+
+from portal_auth import throttle
+from portal_auth.access_tokens import AccessClaims
+from portal_auth.context import AuthContext, Caller
+from portal_auth.domain import email
+from portal_auth.problems import CURRENT_PASSWORD_INVALID
+from portal_auth.repository import Conn, security
+from portal_auth.repository import accounts as account_records
+from portal_shared.problems import FieldError, Problem
+
+ROLES = frozenset({"faq_editor"})
+
+
+class UnknownAccount(LookupError):
+    pass
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+async def delete(ctx: AuthContext, claims: AccessClaims, password: str, caller: Caller) -> None:
+    """Erase the account and everything hanging off it; the customer number is free again.
+
+    The audit entry keeps the customer number and the time, which the operator needs to
+    answer for the deletion; nothing else about the person remains.
+    """
+    async with ctx.pool.acquire() as conn:
+        account = await account_records.find_by_id(conn, claims.account_id)
+        if account is None:
+            raise Problem(CURRENT_PASSWORD_INVALID)
+        await throttle.refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
+    if not await ctx.passwords.verify(account["password_hash"], password):
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            await throttle.record_failure(ctx, conn, account["email_key"], caller.ip)
+        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError("password", "invalid")])
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await account_records.delete_account(conn, account["id"])
+        await security.audit(conn, now, "account_deleted", caller.ip, account["id"], account["customer_number"])
+
+
+async def grant_role(conn: Conn, address: str, role: str) -> None:
+    if role not in ROLES:
+        raise UnknownRole(role)
+    account = await account_records.find_by_email(conn, email.key(address))
+    if account is None:
+        raise UnknownAccount(address)
+    await account_records.grant_role(conn, account["id"], role)

@@ -1,0 +1,45 @@
+"""What every use case works with, built once per application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from portal_auth.access_tokens import AccessTokens
+from portal_auth.config import AuthSettings
+from portal_auth.passwords import Passwords
+from portal_shared.problems import Problem
+from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, Limit, RateLimiter
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: for the audit log, rate limits and the events' correlation id."""
+
+    ip: str
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    pool: asyncpg.Pool
+    passwords: Passwords
+    access_tokens: AccessTokens
+    settings: AuthSettings
+    clock: Clock
+    limiter: RateLimiter
+
+    async def limit(self, limit: Limit, subject: str) -> None:
+        """Count a request against `limit`; 429 with Retry-After once it is used up."""
+        wait = await self.limiter.hit(limit, subject)
+        if wait is not None:
+            raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})

@@ -1,0 +1,17 @@
+"""Request limits per client IP for the endpoints that need no login."""
+
+from datetime import timedelta
+
+from portal_auth.domain.throttling import LockPolicy
+from portal_shared.ratelimit import Limit
+
+REGISTER = Limit("register", hits=10, window=timedelta(minutes=10))
+ACTIVATE = Limit("activate", hits=30, window=timedelta(minutes=10))
+FORGOT_PER_IP = Limit("forgot-ip", hits=10, window=timedelta(minutes=15))
+FORGOT_PER_ADDRESS = Limit("forgot-address", hits=3, window=timedelta(minutes=15))
+RESET = Limit("reset", hits=30, window=timedelta(minutes=10))
+CHECK = Limit("check", hits=120, window=timedelta(minutes=1))
+REFRESH = Limit("refresh", hits=120, window=timedelta(minutes=1))
+
+ACCOUNT_LOCKS = LockPolicy(free_failures=5, first_lock=timedelta(seconds=30), max_lock=timedelta(hours=1))
+IP_LOCKS = LockPolicy(free_failures=30, first_lock=timedelta(seconds=30), max_lock=timedelta(hours=1))

@@ -1,0 +1,19 @@
+"""Strength 0–4 for live feedback while typing, from zxcvbn's guess estimate."""
+
+from __future__ import annotations
+
+from zxcvbn import zxcvbn
+
+from portal_auth.domain.password_policy import PersonalData, normalise
+
+# zxcvbn's matching grows faster than linearly with length; beyond this the score is 4
+# anyway, and the estimate must stay cheap enough to run on every keystroke.
+ESTIMATE_PREFIX = 64
+
+
+def strength(password: str, personal: PersonalData, violations: list[str]) -> int:
+    if not password:
+        return 0
+    score = int(zxcvbn(normalise(password)[:ESTIMATE_PREFIX], user_inputs=personal.fragments())["score"])
+    # A password the policy refuses is never shown as strong.
+    return min(score, 1) if violations else score

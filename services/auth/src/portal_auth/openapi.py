@@ -1,0 +1,219 @@
+"""The OpenAPI 3.1 document of the auth API, built from the request models themselves so
+the two cannot drift apart. CI runs schemathesis against it (tests/integration)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from portal_auth import schemas
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+REF = "#/components/schemas/{model}"
+
+_problem_schema = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "German, or English with Accept-Language: en"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "code"],
+                "properties": {"field": {"type": "string"}, "code": {"type": "string"}},
+            },
+        },
+    },
+}
+_token_pair = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"const": "Bearer"},
+        "expires_in": {"type": "integer"},
+        "refresh_token": {"type": "string"},
+    },
+}
+_status = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+_profile = {
+    "type": "object",
+    "required": ["customer_number", "last_name", "email", "created_at"],
+    "properties": {
+        "customer_number": {"type": "string"},
+        "last_name": {"type": "string"},
+        "email": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+_policy = {
+    "type": "object",
+    "required": ["min_length", "max_length", "history", "rules"],
+    "properties": {
+        "min_length": {"type": "integer"},
+        "max_length": {"type": "integer"},
+        "history": {"type": "integer"},
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "de", "en"],
+                "properties": {"id": {"type": "string"}, "de": {"type": "string"}, "en": {"type": "string"}},
+            },
+        },
+    },
+}
+_check = {
+    "type": "object",
+    "required": ["valid", "violations", "strength"],
+    "properties": {
+        "valid": {"type": "boolean"},
+        "violations": {"type": "array", "items": {"type": "string"}},
+        "strength": {"type": "integer", "minimum": 0, "maximum": 4},
+    },
+}
+_jwks = {
+    "type": "object",
+    "required": ["keys"],
+    "properties": {"keys": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    described = {
+        400: "Malformed body or invalid token",
+        401: "Not authenticated",
+        410: "Link expired",
+        413: "Body too large",
+        422: "Invalid input",
+        429: "Too many attempts (see Retry-After)",
+    }
+    return {
+        str(s): {"description": described.get(s, "Error"), "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}}
+        for s in statuses
+    }
+
+
+def _ok(status: int, schema_name: str | None, description: str) -> dict[str, Any]:
+    if schema_name is None:
+        return {str(status): {"description": description}}
+    return {str(status): {"description": description, "content": {JSON: {"schema": {"$ref": REF.format(model=schema_name)}}}}}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
+
+
+BEARER = [{"bearer": []}]
+BODY_ERRORS = (400, 413, 422)
+
+
+def _operations() -> dict[str, dict[str, Any]]:
+    p = "/api/v1/auth"
+    return {
+        f"{p}/register": {"post": {
+            "summary": "Register with customer number and last name",
+            "requestBody": _body(schemas.RegisterRequest),
+            "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 429)},
+        }},
+        f"{p}/activate": {"post": {
+            "summary": "Activate the account with the mailed token",
+            "requestBody": _body(schemas.ActivateRequest),
+            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 410, 429)},
+        }},
+        f"{p}/login": {"post": {
+            "summary": "Log in with e-mail address and password",
+            "requestBody": _body(schemas.LoginRequest),
+            "responses": {**_ok(200, "TokenPair", "Logged in"), **_problems(*BODY_ERRORS, 401, 403, 429)},
+        }},
+        f"{p}/refresh": {"post": {
+            "summary": "Exchange a refresh token (rotated on every use)",
+            "requestBody": _body(schemas.RefreshRequest),
+            "responses": {**_ok(200, "TokenPair", "New tokens"), **_problems(*BODY_ERRORS, 401, 429)},
+        }},
+        f"{p}/logout": {"post": {
+            "summary": "End the session of this access token", "security": BEARER,
+            "responses": {**_ok(204, None, "Logged out"), **_problems(401)},
+        }},
+        f"{p}/me": {
+            "get": {
+                "summary": "The logged-in customer", "security": BEARER,
+                "responses": {**_ok(200, "Profile", "Profile"), **_problems(401)},
+            },
+            "delete": {
+                "summary": "Delete the account (GDPR art. 17)", "security": BEARER,
+                "requestBody": _body(schemas.DeleteAccountRequest),
+                "responses": {**_ok(204, None, "Deleted"), **_problems(*BODY_ERRORS, 401, 429)},
+            },
+        },
+        f"{p}/me/password": {"post": {
+            "summary": "Change the password; other sessions end", "security": BEARER,
+            "requestBody": _body(schemas.ChangePasswordRequest),
+            "responses": {**_ok(204, None, "Changed"), **_problems(*BODY_ERRORS, 401, 429)},
+        }},
+        f"{p}/password/forgot": {"post": {
+            "summary": "Request a reset mail (same answer whether or not anything matched)",
+            "requestBody": _body(schemas.ForgotPasswordRequest),
+            "responses": {**_ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
+        }},
+        f"{p}/password/reset": {"post": {
+            "summary": "Set a new password with the mailed token",
+            "requestBody": _body(schemas.ResetPasswordRequest),
+            "responses": {**_ok(200, "Status", "Changed"), **_problems(*BODY_ERRORS, 410, 429)},
+        }},
+        f"{p}/password/policy": {"get": {
+            "summary": "The password rules, German and English",
+            "responses": _ok(200, "PasswordPolicy", "Rules"),
+        }},
+        f"{p}/password/check": {"post": {
+            "summary": "Check a password while it is typed; nothing is stored",
+            "requestBody": _body(schemas.CheckPasswordRequest),
+            "responses": {**_ok(200, "PasswordCheck", "Result"), **_problems(*BODY_ERRORS, 429)},
+        }},
+        "/.well-known/jwks.json": {"get": {
+            "summary": "Public keys that verify access tokens (EdDSA)",
+            "responses": _ok(200, "JWKS", "Key set"),
+        }},
+    }
+
+
+REQUEST_MODELS = (
+    schemas.RegisterRequest, schemas.ActivateRequest, schemas.LoginRequest, schemas.RefreshRequest,
+    schemas.ForgotPasswordRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest,
+    schemas.DeleteAccountRequest, schemas.CheckPasswordRequest,
+)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    components: dict[str, Any] = {
+        "Problem": _problem_schema, "TokenPair": _token_pair, "Status": _status,
+        "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
+    }
+    for model in REQUEST_MODELS:
+        schema = model.model_json_schema(ref_template=REF)
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kundenportal auth API",
+            "version": "1.0.0",
+            "description": "Registration, activation, login and sessions, password recovery. "
+                           "Errors are application/problem+json (RFC 9457).",
+        },
+        "paths": _operations(),
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

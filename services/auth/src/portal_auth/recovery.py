@@ -1,0 +1,133 @@
+"""Forgotten and changed passwords (FAQ: "Passwort vergessen")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from portal_auth import throttle
+from portal_auth.access_tokens import AccessClaims
+from portal_auth.config import SCHEMA
+from portal_auth.context import AuthContext, Caller
+from portal_auth.domain import customers, email, password_policy, tokens
+from portal_auth.domain.limits import FORGOT_PER_ADDRESS, FORGOT_PER_IP, RESET
+from portal_auth.problems import (
+    CURRENT_PASSWORD_INVALID,
+    PASSWORD_POLICY,
+    RESET_TOKEN_EXPIRED,
+    TOKEN_INVALID,
+)
+from portal_auth.repository import accounts, security
+from portal_auth.repository import sessions as session_records
+from portal_auth.repository import tokens as token_records
+from portal_shared import outbox
+from portal_shared.events import PasswordChanged, ResetRequested, new_event
+from portal_shared.problems import FieldError, Problem
+
+REUSED = "not_reused"  # joins the policy's rule ids: a new password is not a recent one
+
+
+async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: Caller) -> None:
+    """Queue a reset mail when customer number and address match an active account.
+
+    Always the same answer; both outcomes do the same reads and an audit write.
+    """
+    number = customers.normalise_customer_number(customer_number)
+    address_key = email.key(address)
+    await ctx.limit(FORGOT_PER_IP, caller.ip)
+    await ctx.limit(FORGOT_PER_ADDRESS, address_key)
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        account = await accounts.find_active_by_customer_and_email(conn, number, address_key)
+        await security.audit(
+            conn, now, "reset_requested", caller.ip, account["id"] if account else None,
+            number if account else None, matched=account is not None,
+        )
+        if account is None:
+            return
+        await token_records.void_unused(conn, "reset", account["id"])
+        token, token_hash = tokens.new_token()
+        expires = now + timedelta(minutes=ctx.settings.reset_ttl_minutes)
+        await token_records.insert(conn, "reset", token_hash, account["id"], now, expires)
+        requested = ResetRequested(
+            account_id=account["id"], email=account["email"], last_name=account["last_name"],
+            locale=account["locale"], reset_token=token, expires_at=expires,
+        )
+        await outbox.enqueue(conn, new_event(requested, caller.correlation_id), SCHEMA)
+
+
+async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:
+    """Set a new password from a mailed link; every session of the account ends."""
+    await ctx.limit(RESET, caller.ip)
+    if not tokens.is_well_formed(token):
+        raise Problem(TOKEN_INVALID)
+    token_hash = tokens.hash_token(token)
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn:
+        row = await token_records.claim(conn, "reset", token_hash)
+        account = await accounts.find_by_id(conn, row["account_id"]) if row else None
+    if row is None or row["used_at"] is not None or account is None:
+        raise Problem(TOKEN_INVALID)
+    if tokens.is_expired(row["expires_at"], now):
+        raise Problem(RESET_TOKEN_EXPIRED)
+    new_hash = await _acceptable_new_hash(ctx, account, new_password)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        again = await token_records.claim(conn, "reset", token_hash)
+        if again is None or again["used_at"] is not None:
+            raise Problem(TOKEN_INVALID)  # used by a parallel request meanwhile
+        await token_records.use(conn, "reset", token_hash, now)
+        await _store_new_password(ctx, conn, account, new_hash, now, "reset", caller, keep_session=None)
+        # A customer who proved control of the mailbox is not kept out by earlier typos.
+        await throttle.clear_account(conn, account["email_key"])
+
+
+async def change(
+    ctx: AuthContext, claims: AccessClaims, current: str, new_password: str, caller: Caller
+) -> None:
+    """Change the password when logged in; the account's other sessions end."""
+    async with ctx.pool.acquire() as conn:
+        account = await accounts.find_by_id(conn, claims.account_id)
+        if account is None:
+            raise Problem(CURRENT_PASSWORD_INVALID)
+        await throttle.refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
+    if not await ctx.passwords.verify(account["password_hash"], current):
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            await throttle.record_failure(ctx, conn, account["email_key"], caller.ip)
+            await security.audit(conn, ctx.clock(), "password_change_failed", caller.ip, account["id"])
+        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError("current_password", "invalid")])
+    new_hash = await _acceptable_new_hash(ctx, account, new_password)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await _store_new_password(
+            ctx, conn, account, new_hash, ctx.clock(), "change", caller, keep_session=claims.session_id
+        )
+
+
+async def _acceptable_new_hash(ctx: AuthContext, account: asyncpg.Record, password: str) -> str:
+    personal = password_policy.PersonalData(account["last_name"], account["email"], account["customer_number"])
+    broken = password_policy.violations(password, personal)
+    if not broken:
+        async with ctx.pool.acquire() as conn:
+            recent = await accounts.recent_password_hashes(
+                conn, account["id"], ctx.settings.password_history_size
+            )
+        if await ctx.passwords.matches_any(recent, password):
+            broken = [REUSED]
+    if broken:
+        raise Problem(PASSWORD_POLICY, [FieldError("password", rule) for rule in broken])
+    return await ctx.passwords.hash(password)
+
+
+async def _store_new_password(
+    ctx: AuthContext, conn: asyncpg.Connection, account: asyncpg.Record, new_hash: str,
+    now: datetime, via: str, caller: Caller, keep_session: UUID | None,
+) -> None:
+    await accounts.set_password(conn, account["id"], new_hash, now, ctx.settings.password_history_size)
+    await session_records.end_sessions_of(conn, account["id"], now, keep=keep_session)
+    await security.audit(conn, now, f"password_{via}", caller.ip, account["id"], account["customer_number"])
+    notice = PasswordChanged(
+        account_id=account["id"], email=account["email"], last_name=account["last_name"],
+        locale=account["locale"], changed_at=now, via=via,
+    )
+    await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)

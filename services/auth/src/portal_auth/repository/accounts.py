@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from portal_auth.repository import Conn
+
+LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtext($1))"
+ACCOUNTS_HOLDING = """
+SELECT a.id, a.status, a.email, a.locale, a.customer_number, a.email_key, c.last_name
+FROM accounts a JOIN customers c USING (customer_number)
+WHERE a.customer_number = $1 OR a.email_key = $2
+FOR UPDATE OF a
+"""
+DELETE_ACCOUNTS = "DELETE FROM accounts WHERE id = ANY($1::uuid[])"
+INSERT_PENDING = """
+INSERT INTO accounts (id, customer_number, email, email_key, password_hash, locale, status,
+                      created_at, terms_version, privacy_version, consented_at)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $7)
+"""
+ACTIVATE = "UPDATE accounts SET status = 'active', activated_at = $2 WHERE id = $1"
+ACCOUNT_COLUMNS = """
+SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.password_hash,
+       a.created_at, c.last_name
+FROM accounts a JOIN customers c USING (customer_number)
+"""
+FIND_BY_EMAIL = ACCOUNT_COLUMNS + "WHERE a.email_key = $1"
+FIND_BY_ID = ACCOUNT_COLUMNS + "WHERE a.id = $1"
+FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL = (
+    ACCOUNT_COLUMNS + "WHERE a.customer_number = $1 AND a.email_key = $2 AND a.status = 'active'"
+)
+UPDATE_PASSWORD_HASH = "UPDATE accounts SET password_hash = $2 WHERE id = $1"
+ADD_HISTORY = "INSERT INTO password_history (account_id, password_hash, created_at) VALUES ($1, $2, $3)"
+RECENT_HASHES = """
+SELECT password_hash FROM password_history WHERE account_id = $1
+ORDER BY created_at DESC LIMIT $2
+"""
+TRIM_HISTORY = """
+DELETE FROM password_history WHERE account_id = $1 AND created_at < (
+    SELECT min(created_at) FROM (
+        SELECT created_at FROM password_history WHERE account_id = $1
+        ORDER BY created_at DESC LIMIT $2) AS kept)
+"""
+DELETE_ACCOUNT = "DELETE FROM accounts WHERE id = $1"
+ROLES = "SELECT role FROM account_roles WHERE account_id = $1 ORDER BY role"
+GRANT_ROLE = """
+INSERT INTO account_roles (account_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING
+"""
+PURGE_EXPIRED_PENDING = """
+DELETE FROM accounts a
+WHERE a.status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM activation_tokens t WHERE t.account_id = a.id AND t.expires_at > $1)
+"""
+
+
+async def lock_keys(conn: Conn, *keys: str) -> None:
+    """Serialise writers touching the same customer number or e-mail address."""
+    for key in sorted(set(keys)):  # a fixed order, so two writers cannot deadlock
+        await conn.execute(LOCK_KEY, key)
+
+
+async def accounts_holding(conn: Conn, customer_number: str, email_key: str) -> list[asyncpg.Record]:
+    return await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)
+
+
+async def delete_accounts(conn: Conn, account_ids: Sequence[UUID]) -> None:
+    await conn.execute(DELETE_ACCOUNTS, list(account_ids))
+
+
+async def insert_pending(
+    conn: Conn, account_id: UUID, customer_number: str, email: str, email_key: str,
+    password_hash: str, locale: str, now: datetime, terms_version: str, privacy_version: str,
+) -> None:
+    await conn.execute(
+        INSERT_PENDING, account_id, customer_number, email, email_key, password_hash, locale,
+        now, terms_version, privacy_version,
+    )
+
+
+async def activate(conn: Conn, account_id: UUID, now: datetime) -> None:
+    await conn.execute(ACTIVATE, account_id, now)
+
+
+async def find_by_email(conn: Conn, email_key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(FIND_BY_EMAIL, email_key)
+
+
+async def find_by_id(conn: Conn, account_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(FIND_BY_ID, account_id)
+
+
+async def find_active_by_customer_and_email(
+    conn: Conn, customer_number: str, email_key: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL, customer_number, email_key)
+
+
+async def rehash_password(conn: Conn, account_id: UUID, password_hash: str) -> None:
+    """Same password, stronger parameters: the history keeps its old entry."""
+    await conn.execute(UPDATE_PASSWORD_HASH, account_id, password_hash)
+
+
+async def set_password(
+    conn: Conn, account_id: UUID, password_hash: str, now: datetime, keep: int
+) -> None:
+    await conn.execute(UPDATE_PASSWORD_HASH, account_id, password_hash)
+    await add_history(conn, account_id, password_hash, now, keep)
+
+
+async def add_history(conn: Conn, account_id: UUID, password_hash: str, now: datetime, keep: int) -> None:
+    await conn.execute(ADD_HISTORY, account_id, password_hash, now)
+    await conn.execute(TRIM_HISTORY, account_id, keep)
+
+
+async def recent_password_hashes(conn: Conn, account_id: UUID, count: int) -> list[str]:
+    return [r["password_hash"] for r in await conn.fetch(RECENT_HASHES, account_id, count)]
+
+
+async def delete_account(conn: Conn, account_id: UUID) -> None:
+    await conn.execute(DELETE_ACCOUNT, account_id)
+
+
+async def roles_of(conn: Conn, account_id: UUID) -> tuple[str, ...]:
+    return tuple(r["role"] for r in await conn.fetch(ROLES, account_id))
+
+
+async def grant_role(conn: Conn, account_id: UUID, role: str) -> None:
+    await conn.execute(GRANT_ROLE, account_id, role)
+
+
+async def purge_expired_pending(conn: Conn, expired_before: datetime) -> int:
+    status = await conn.execute(PURGE_EXPIRED_PENDING, expired_before)
+    return int(status.split()[-1])

@@ -1,0 +1,57 @@
+"""Failed-login counters and the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from portal_auth.repository import Conn
+
+FIND_LOCKS = "SELECT key, failures, last_failure_at, locked_until FROM login_failures WHERE key = ANY($1::text[])"
+RECORD_FAILURE = """
+INSERT INTO login_failures AS f (key, failures, last_failure_at, locked_until)
+VALUES ($1, 1, $2, NULL)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN f.last_failure_at < $3 THEN 1 ELSE f.failures + 1 END,
+    last_failure_at = $2
+RETURNING failures
+"""
+SET_LOCK = "UPDATE login_failures SET locked_until = $2 WHERE key = $1"
+CLEAR = "DELETE FROM login_failures WHERE key = $1"
+PURGE_FAILURES = "DELETE FROM login_failures WHERE last_failure_at < $1 AND (locked_until IS NULL OR locked_until < $1)"
+AUDIT = """
+INSERT INTO audit_log (occurred_at, action, account_id, customer_number, ip, detail)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+"""
+
+
+async def failures(conn: Conn, keys: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(FIND_LOCKS, keys)
+
+
+async def record_failure(conn: Conn, key: str, now: datetime, forget_before: datetime) -> int:
+    """Count a failure; a count older than `forget_before` starts again at one."""
+    return await conn.fetchval(RECORD_FAILURE, key, now, forget_before)
+
+
+async def lock(conn: Conn, key: str, until: datetime) -> None:
+    await conn.execute(SET_LOCK, key, until)
+
+
+async def clear(conn: Conn, key: str) -> None:
+    await conn.execute(CLEAR, key)
+
+
+async def purge_failures(conn: Conn, before: datetime) -> None:
+    await conn.execute(PURGE_FAILURES, before)
+
+
+async def audit(
+    conn: Conn, now: datetime, action: str, ip: str | None, account_id: UUID | None = None,
+    customer_number: str | None = None, **detail: Any,
+) -> None:
+    await conn.execute(AUDIT, now, action, account_id, customer_number, ip, json.dumps(detail))

@@ -1,0 +1,68 @@
+"""Sessions and their rotating refresh tokens (one session = one refresh-token family)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from portal_auth.repository import Conn
+
+INSERT_SESSION = "INSERT INTO sessions (id, account_id, created_at) VALUES ($1, $2, $3)"
+INSERT_REFRESH = """
+INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+"""
+CLAIM_REFRESH = """
+SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at
+FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+WHERE r.token_hash = $1
+FOR UPDATE OF r, s
+"""
+USE_REFRESH = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1"
+END_SESSION = "UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL"
+END_SESSIONS_OF = """
+UPDATE sessions SET ended_at = $2
+WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $3
+"""
+IS_ACTIVE = "SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND ended_at IS NULL"
+PURGE_ENDED = """
+DELETE FROM sessions s WHERE s.ended_at < $1
+   OR NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id AND r.expires_at > $1)
+"""
+
+
+async def open_session(conn: Conn, session_id: UUID, account_id: UUID, now: datetime) -> None:
+    await conn.execute(INSERT_SESSION, session_id, account_id, now)
+
+
+async def add_refresh_token(
+    conn: Conn, session_id: UUID, refresh_hash: bytes, now: datetime, expires_at: datetime
+) -> None:
+    await conn.execute(INSERT_REFRESH, refresh_hash, session_id, now, expires_at)
+
+
+async def claim_refresh_token(conn: Conn, refresh_hash: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
+
+
+async def use_refresh_token(conn: Conn, refresh_hash: bytes, now: datetime) -> None:
+    await conn.execute(USE_REFRESH, refresh_hash, now)
+
+
+async def end_session(conn: Conn, session_id: UUID, now: datetime) -> None:
+    await conn.execute(END_SESSION, session_id, now)
+
+
+async def end_sessions_of(
+    conn: Conn, account_id: UUID, now: datetime, keep: UUID | None = None
+) -> None:
+    await conn.execute(END_SESSIONS_OF, account_id, now, keep)
+
+
+async def is_active(conn: Conn, session_id: UUID, account_id: UUID) -> bool:
+    return await conn.fetchval(IS_ACTIVE, session_id, account_id) is not None
+
+
+async def purge(conn: Conn, now: datetime) -> None:
+    await conn.execute(PURGE_ENDED, now)
