@@ -36,17 +36,17 @@ async def login(ctx: AuthContext, address: str, password: str, caller: Caller) -
     # An unknown address is verified against a dummy hash: same answer, same time.
     verified = await ctx.passwords.verify(stored_hash, password)
     now = ctx.clock()
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        if not verified:
+    if not verified:
+        async with ctx.pool.acquire() as conn, conn.transaction():
             await throttle.record_failure(ctx, conn, address_key, caller.ip)
-            await security.audit(
-                conn, now, "login_failed", caller.ip, account["id"] if account else None
-            )
-            raise Problem(INVALID_CREDENTIALS)
-        assert account is not None and stored_hash is not None
+            await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
+        raise Problem(INVALID_CREDENTIALS)
+    assert account is not None and stored_hash is not None
+    async with ctx.pool.acquire() as conn, conn.transaction():
         await throttle.clear_account(conn, address_key)
-        if account["status"] != "active":
-            raise Problem(ACCOUNT_NOT_ACTIVATED)
+    if account["status"] != "active":
+        raise Problem(ACCOUNT_NOT_ACTIVATED)
+    async with ctx.pool.acquire() as conn, conn.transaction():
         if ctx.passwords.needs_rehash(stored_hash):
             # Parameters were raised since this hash was made; upgrade it while we can.
             await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
@@ -91,7 +91,7 @@ async def logout(ctx: AuthContext, claims: AccessClaims, caller: Caller) -> None
 async def authenticate(ctx: AuthContext, bearer_token: str) -> AccessClaims:
     """The claims of a valid access token whose session has not ended."""
     try:
-        claims = ctx.access_tokens.verify(bearer_token)
+        claims = ctx.access_tokens.verify(bearer_token, ctx.clock())
     except InvalidAccessToken:
         raise _unauthorized() from None
     async with ctx.pool.acquire() as conn:

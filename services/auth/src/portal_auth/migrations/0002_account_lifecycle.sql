@@ -7,11 +7,12 @@ ALTER TABLE accounts
     ADD COLUMN consented_at    timestamptz;
 
 CREATE TABLE password_history (
+    id            bigserial PRIMARY KEY,       -- orders entries made within one clock tick
     account_id    uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     password_hash text NOT NULL,
     created_at    timestamptz NOT NULL
 );
-CREATE INDEX password_history_account_idx ON password_history (account_id, created_at DESC);
+CREATE INDEX password_history_account_idx ON password_history (account_id, id DESC);
 
 CREATE TABLE reset_tokens (
     token_hash  bytea PRIMARY KEY,             -- sha256 of the mailed token

@@ -35,14 +35,12 @@ FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL = (
 UPDATE_PASSWORD_HASH = "UPDATE accounts SET password_hash = $2 WHERE id = $1"
 ADD_HISTORY = "INSERT INTO password_history (account_id, password_hash, created_at) VALUES ($1, $2, $3)"
 RECENT_HASHES = """
-SELECT password_hash FROM password_history WHERE account_id = $1
-ORDER BY created_at DESC LIMIT $2
+SELECT password_hash FROM password_history WHERE account_id = $1 ORDER BY id DESC LIMIT $2
 """
 TRIM_HISTORY = """
-DELETE FROM password_history WHERE account_id = $1 AND created_at < (
-    SELECT min(created_at) FROM (
-        SELECT created_at FROM password_history WHERE account_id = $1
-        ORDER BY created_at DESC LIMIT $2) AS kept)
+DELETE FROM password_history WHERE account_id = $1 AND id < (
+    SELECT min(id) FROM (
+        SELECT id FROM password_history WHERE account_id = $1 ORDER BY id DESC LIMIT $2) AS kept)
 """
 DELETE_ACCOUNT = "DELETE FROM accounts WHERE id = $1"
 ROLES = "SELECT role FROM account_roles WHERE account_id = $1 ORDER BY role"

@@ -1,0 +1,107 @@
+"""Registration and activation rules of the auth issue (FAQ: 24 hours, register again)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal_auth import maintenance
+from portal_auth.config import AuthSettings
+from portal_auth.keys import POOL
+from tests.integration.conftest import FakeClock, Portal, registration
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_address_with_an_active_account_gets_the_same_answer_and_its_owner_a_notice(
+    portal: Portal,
+) -> None:
+    await portal.active_account()
+    fresh = await portal.post("register", registration(customer_number="10002", last_name="Müller"))
+    taken = await portal.post("register", registration(customer_number="10002", last_name="Müller"))
+    assert fresh.status == taken.status == 202
+    assert await fresh.json() == await taken.json()
+    notices = await portal.events("account-exists")
+    assert [n.payload.email for n in notices] == ["max@example.de", "max@example.de"]
+    assert len(await portal.sql("SELECT 1 FROM auth.accounts")) == 1
+
+
+async def test_a_customer_number_with_an_active_account_notifies_the_owner_not_the_caller(
+    portal: Portal,
+) -> None:
+    await portal.active_account()
+    response = await portal.post("register", registration(email="someone.else@example.de"))
+    assert response.status == 202
+    [notice] = await portal.events("account-exists")
+    assert notice.payload.email == "max@example.de"
+    assert len(await portal.events("registration-created")) == 1
+
+
+async def test_registering_again_while_pending_replaces_the_link(portal: Portal) -> None:
+    first = await portal.register()
+    second = await portal.register(email="max.new@example.de")
+    old = await portal.post("activate", {"token": first})
+    assert (old.status, (await old.json())["code"]) == (400, "token_invalid")
+    assert (await portal.post("activate", {"token": second})).status == 200
+    assert (await portal.sql("SELECT email FROM auth.accounts"))[0]["email"] == "max.new@example.de"
+
+
+async def test_the_link_expires_after_24_hours_and_the_customer_registers_again(
+    portal: Portal, clock: FakeClock
+) -> None:
+    token = await portal.register()
+    clock.advance(hours=24)
+    expired = await portal.post("activate", {"token": token})
+    body = await expired.json()
+    assert (expired.status, body["code"]) == (410, "token_expired")
+    assert "erneut" in body["detail"]
+    again = await portal.register()
+    assert (await portal.post("activate", {"token": again})).status == 200
+
+
+async def test_the_link_still_works_just_before_24_hours(portal: Portal, clock: FakeClock) -> None:
+    token = await portal.register()
+    clock.advance(hours=23, minutes=59)
+    assert (await portal.post("activate", {"token": token})).status == 200
+
+
+async def test_expired_pending_registrations_are_purged_after_the_retention(
+    portal: Portal, clock: FakeClock, auth_settings: AuthSettings
+) -> None:
+    await portal.register()
+    pool = portal.client.app[POOL]
+    clock.advance(hours=24 + 24 * auth_settings.expired_registration_retention_days - 1)
+    assert await maintenance.purge_expired(pool, auth_settings, clock()) == 0
+    clock.advance(hours=2)
+    assert await maintenance.purge_expired(pool, auth_settings, clock()) == 1
+    assert await portal.sql("SELECT 1 FROM auth.accounts") == []
+
+
+async def test_consent_versions_are_stored_with_the_time(portal: Portal, clock: FakeClock) -> None:
+    await portal.register()
+    [row] = await portal.sql("SELECT terms_version, privacy_version, consented_at FROM auth.accounts")
+    assert (row["terms_version"], row["privacy_version"]) == ("2026-01", "2026-01")
+    assert row["consented_at"] == clock.now.replace(microsecond=row["consented_at"].microsecond)
+
+
+async def test_an_activation_link_is_single_use(portal: Portal) -> None:
+    token = await portal.register()
+    assert (await portal.post("activate", {"token": token})).status == 200
+    assert (await portal.post("activate", {"token": token})).status == 400
+
+
+async def test_tokens_are_stored_only_as_hashes(portal: Portal) -> None:
+    token = await portal.register()
+    [row] = await portal.sql("SELECT token_hash FROM auth.activation_tokens")
+    assert len(row["token_hash"]) == 32
+    assert token.encode() not in bytes(row["token_hash"])
+
+
+async def test_registration_is_rate_limited_per_client(portal: Portal) -> None:
+    statuses = []
+    for attempt in range(11):
+        response = await portal.post("register", registration(last_name="Falsch"))
+        statuses.append(response.status)
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert (await response.json())["code"] == "too_many_attempts"
