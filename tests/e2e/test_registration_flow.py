@@ -4,8 +4,6 @@ RabbitMQ → mailer → SMTP (aiosmtpd) → activation with the mailed token →
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -18,21 +16,21 @@ from portal_auth.app import create_app as create_auth_app
 from portal_devtools.mailsink import MailSink
 from tests.conftest import AmqpNames
 from tests.e2e.conftest import auth_settings
-from tests.support import TcpProxy, eventually, running
+from tests.support import TcpProxy, console_script, eventually, run_command, running
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Sonne!Wind7Meer"
 
 
-def import_customers(database_url: str, tmp_path: Path) -> str:
+async def import_customers(database_url: str, tmp_path: Path) -> str:
     csv = tmp_path / "customers.csv"
     csv.write_text("customer_number,last_name\n10001,Mustermann\n10002,Müller\n", encoding="utf-8")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "portal-auth"), "import-customers", str(csv)],
+    result = await run_command(
+        console_script("portal-auth"), "import-customers", str(csv),
         env={**os.environ, "AUTH_DATABASE_URL": database_url},
-        capture_output=True, text=True, check=True,
     )
+    assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
@@ -51,7 +49,7 @@ def token_from(link: str) -> str:
 async def test_import_register_mail_activate_login_me(
     database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient, tmp_path: Path
 ) -> None:
-    assert import_customers(database_url, tmp_path) == "2 added, 0 updated, 0 unchanged"
+    assert await import_customers(database_url, tmp_path) == "2 added, 0 updated, 0 unchanged"
     async with running(create_auth_app(auth_settings(database_url, amqp_names, tmp_path))) as auth:
         sent_at = time.monotonic()
         response = await auth.post("/api/v1/auth/register", json=registration("Max@Example.de"))
@@ -84,7 +82,7 @@ async def outbox_size(database_url: str) -> int:
 async def test_registration_is_accepted_while_the_broker_is_down_and_the_mail_follows(
     database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient, tmp_path: Path
 ) -> None:
-    import_customers(database_url, tmp_path)
+    await import_customers(database_url, tmp_path)
     proxy = await TcpProxy("127.0.0.1", 5672).start()
     settings = auth_settings(
         database_url, amqp_names, tmp_path, amqp_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}/"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import jwt
 import pytest
 
 from tests.integration.conftest import GOOD_PASSWORD, Portal, registration
+from tests.support import console_script, run_command
 
 pytestmark = pytest.mark.integration
 
@@ -53,11 +51,11 @@ async def test_the_audit_log_records_who_when_where_but_no_secret(portal: Portal
 
 async def test_grant_role_puts_the_role_into_the_next_access_token(portal: Portal, database_url: str) -> None:
     await portal.active_account()
-    cli = str(Path(sys.executable).parent / "portal-auth")
+    cli = console_script("portal-auth")
     env = {**os.environ, "AUTH_DATABASE_URL": database_url}
-    granted = subprocess.run([cli, "grant-role", "MAX@example.de", "faq_editor"], env=env, capture_output=True, text=True)
+    granted = await run_command(cli, "grant-role", "MAX@example.de", "faq_editor", env=env)
     assert granted.returncode == 0, granted.stderr
-    unknown = subprocess.run([cli, "grant-role", "nobody@example.de", "faq_editor"], env=env, capture_output=True, text=True)
+    unknown = await run_command(cli, "grant-role", "nobody@example.de", "faq_editor", env=env)
     assert unknown.returncode == 1 and "nobody@example.de" in unknown.stderr
     claims = jwt.decode((await portal.login())["access_token"], options={"verify_signature": False})
     assert claims["roles"] == ["faq_editor"]

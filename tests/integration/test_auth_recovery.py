@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal
@@ -113,7 +115,7 @@ async def test_none_of_the_last_five_passwords_may_come_back(portal: Portal) -> 
     await portal.active_account()
     token = (await portal.login())["access_token"]
     history = [GOOD_PASSWORD, "Eine!Wolke8Tal", "Zweite!Wolke8Tal", "Dritte!Wolke8Tal", "Vierte!Wolke8Tal"]
-    for current, new in zip(history, history[1:], strict=False):
+    for current, new in pairwise(history):
         response = await portal.post("me/password", {"current_password": current, "new_password": new}, token=token)
         assert response.status == 204
     back_to_first = await portal.post(

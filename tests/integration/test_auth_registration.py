@@ -98,7 +98,7 @@ async def test_tokens_are_stored_only_as_hashes(portal: Portal) -> None:
 
 async def test_registration_is_rate_limited_per_client(portal: Portal) -> None:
     statuses = []
-    for attempt in range(11):
+    for _ in range(11):
         response = await portal.post("register", registration(last_name="Falsch"))
         statuses.append(response.status)
     assert statuses[:10] == [422] * 10
