@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -81,9 +80,14 @@ class Portal:
         self.client = client
         self.database_url = database_url
 
-    async def post(self, path: str, body: dict | None = None, token: str | None = None, **kw: Any):  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.client.post(f"/api/v1/auth/{path}", json=body, headers=headers, **kw)
+    async def post(  # type: ignore[no-untyped-def]
+        self, path: str, body: dict | None = None, token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        return await self.client.post(f"/api/v1/auth/{path}", json=body, headers=sent)
 
     async def events(self, event_type: str | None = None) -> list[Event]:
         conn = await asyncpg.connect(self.database_url)

@@ -22,10 +22,12 @@ from portal_auth.problems import (
 from portal_auth.repository import accounts, security
 from portal_auth.repository import sessions as session_records
 from portal_auth.repository import tokens as token_records
+from portal_auth.timing import lasting_at_least
 from portal_shared import outbox
 from portal_shared.events import PasswordChanged, ResetRequested, new_event
 from portal_shared.problems import FieldError, Problem
 
+UNIFORM_ANSWER_SECONDS = 0.05
 REUSED = "not_reused"  # joins the policy's rule ids: a new password is not a recent one
 
 
@@ -39,7 +41,7 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
     await ctx.limit(FORGOT_PER_IP, caller.ip)
     await ctx.limit(FORGOT_PER_ADDRESS, address_key)
     now = ctx.clock()
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with lasting_at_least(UNIFORM_ANSWER_SECONDS), ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_active_by_customer_and_email(conn, number, address_key)
         await security.audit(
             conn, now, "reset_requested", caller.ip, account["id"] if account else None,

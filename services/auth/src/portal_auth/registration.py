@@ -20,9 +20,13 @@ from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_auth.repository import tokens as token_records
 from portal_auth.schemas import RegisterRequest
+from portal_auth.timing import lasting_at_least
 from portal_shared import outbox
 from portal_shared.events import AccountExists, RegistrationCreated, new_event
 from portal_shared.problems import FieldError, Problem
+
+# Above the hashing time (~20-60 ms), so new and taken registrations end together.
+UNIFORM_ANSWER_SECONDS = 0.15
 
 
 async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> None:
@@ -42,6 +46,13 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     broken = password_policy.violations(form.password, personal)
     if broken:
         raise Problem(PASSWORD_POLICY, [FieldError("password", rule) for rule in broken])
+    async with lasting_at_least(UNIFORM_ANSWER_SECONDS):
+        await _create_pending_or_notify(ctx, form, number, address, address_key, caller)
+
+
+async def _create_pending_or_notify(
+    ctx: AuthContext, form: RegisterRequest, number: str, address: str, address_key: str, caller: Caller
+) -> None:
     password_hash = await ctx.passwords.hash(form.password)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():

@@ -1,0 +1,111 @@
+"""Nothing tells a registered address or customer from an unknown one: not the status,
+not the body, not the time (compared by median over interleaved samples)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from ipaddress import ip_network
+
+import pytest
+from aiohttp import ClientResponse
+
+from portal_auth.app import create_app
+from portal_auth.config import AuthSettings
+from portal_auth.passwords import Passwords
+from tests.integration.conftest import FakeClock, Portal, registration
+from tests.support import running
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = 9
+
+
+@pytest.fixture
+async def portal(
+    auth_settings: AuthSettings, customers: list, passwords: Passwords, clock: FakeClock, database_url: str
+) -> AsyncIterator[Portal]:
+    # Behind a trusted proxy, so each sample can come from its own client address and
+    # the per-IP limits do not end the experiment early.
+    settings = auth_settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.1/32")]})
+    async with running(create_app(settings, clock=clock, passwords=passwords)) as client:
+        yield Portal(client, database_url)
+
+
+Request = Callable[[int], Awaitable[ClientResponse]]
+
+
+async def compare(a: Request, b: Request, clock: FakeClock) -> tuple[list, list, float, float]:
+    """Interleave the two kinds of request; return their answers and median durations."""
+    answers: tuple[list, list] = ([], [])
+    durations: tuple[list[float], list[float]] = ([], [])
+    for i in range(SAMPLES):
+        for kind, request in enumerate((a, b)):
+            clock.advance(minutes=16)  # past every rate-limit window
+            started = time.perf_counter()
+            response = await request(i)
+            durations[kind].append(time.perf_counter() - started)
+            answers[kind].append((response.status, await response.json()))
+    medians = statistics.median(durations[0]), statistics.median(durations[1])
+    print(f"medians: {medians[0] * 1000:.1f} ms vs {medians[1] * 1000:.1f} ms")
+    return answers[0], answers[1], *medians
+
+
+def assert_same_time(first: float, second: float) -> None:
+    # The work is the same (one argon2 computation each); what remains is noise.
+    slower, faster = max(first, second), min(first, second)
+    assert slower - faster < max(0.25 * slower, 0.010), (first, second)
+
+
+def from_ip(i: int, kind: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"203.0.113.{i * 2 + kind + 1}"}
+
+
+async def test_login_unknown_address_and_wrong_password_look_the_same(portal: Portal, clock: FakeClock) -> None:
+    for number, name in (("10001", "Mustermann"), ("10002", "Müller"), ("10003", "Schmidt")):
+        await portal.active_account(customer_number=number, last_name=name, email=f"k{number}@example.de")
+
+    async def unknown(i: int) -> ClientResponse:
+        return await portal.post("login", {"email": f"ghost{i}@example.de", "password": "Falsch!7Xq"}, headers=from_ip(i, 0))
+
+    async def wrong(i: int) -> ClientResponse:
+        email = f"k1000{i % 3 + 1}@example.de"
+        return await portal.post("login", {"email": email, "password": "Falsch!7Xq"}, headers=from_ip(i, 1))
+
+    unknown_answers, wrong_answers, unknown_time, wrong_time = await compare(unknown, wrong, clock)
+    assert {status for status, _ in unknown_answers + wrong_answers} == {401}
+    assert unknown_answers[0][1] == wrong_answers[0][1]
+    assert_same_time(unknown_time, wrong_time)
+
+
+async def test_registering_a_taken_address_looks_like_a_new_registration(portal: Portal, clock: FakeClock) -> None:
+    await portal.active_account()  # max@example.de, customer 10001
+
+    async def new(i: int) -> ClientResponse:
+        body = registration(customer_number="10002", last_name="Müller", email=f"neu{i}@example.de")
+        return await portal.post("register", body, headers=from_ip(i, 0))
+
+    async def taken(i: int) -> ClientResponse:
+        body = registration(customer_number="10003", last_name="Schmidt", email="max@example.de")
+        return await portal.post("register", body, headers=from_ip(i, 1))
+
+    new_answers, taken_answers, new_time, taken_time = await compare(new, taken, clock)
+    assert new_answers == taken_answers == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(new_time, taken_time)
+    assert len(await portal.events("account-exists")) == SAMPLES
+
+
+async def test_forgot_password_with_and_without_a_match_looks_the_same(portal: Portal, clock: FakeClock) -> None:
+    await portal.active_account()
+
+    async def match(i: int) -> ClientResponse:
+        return await portal.post("password/forgot", {"customer_number": "10001", "email": "max@example.de"}, headers=from_ip(i, 0))
+
+    async def no_match(i: int) -> ClientResponse:
+        return await portal.post("password/forgot", {"customer_number": "10001", "email": f"x{i}@example.de"}, headers=from_ip(i, 1))
+
+    match_answers, other_answers, match_time, other_time = await compare(match, no_match, clock)
+    assert match_answers == other_answers == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(match_time, other_time)
+    assert len(await portal.events("reset-requested")) == SAMPLES
