@@ -50,3 +50,21 @@ def test_defaults_work_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
     assert (settings.auth_port, settings.activation_ttl_hours, settings.reset_ttl_minutes) == (8081, 24, 60)
     assert str(settings.portal_base_url) == "http://localhost:8080/"
+
+
+async def test_strings_a_database_cannot_store_are_a_validation_error() -> None:
+    from aiohttp.test_utils import make_mocked_request
+    from pydantic import BaseModel
+
+    from portal_shared.problems import Problem, parse_json_body
+
+    class Body(BaseModel):
+        name: str
+
+    for text in ('{"name": "a\\u0000b"}', '{"name": "\\udb7f"}', '{"\\u0000": 1, "name": "x"}'):
+        request = make_mocked_request("POST", "/", headers={"Content-Type": "application/json"})
+        request._read_bytes = text.encode()  # the body as the client sent it
+        with pytest.raises(Problem) as problem:
+            await parse_json_body(request, Body)
+        assert problem.value.kind.code == "validation_error"
+        assert problem.value.errors[0].code == "invalid_characters"

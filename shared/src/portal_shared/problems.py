@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -163,10 +163,28 @@ async def parse_json_body(request: web.Request, model: type[M]) -> M:
         raise Problem(INVALID_JSON) from None
     if not isinstance(raw, dict):
         raise Problem(INVALID_JSON)
+    unstorable = list(_unstorable_strings(raw))
+    if unstorable:
+        raise Problem(VALIDATION_ERROR, [FieldError(path, "invalid_characters") for path in unstorable])
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise Problem(VALIDATION_ERROR, field_errors(exc)) from None
+
+
+def _unstorable_strings(value: object, path: str = "") -> Iterator[str]:
+    """Paths of strings no text column can hold: NUL characters and lone surrogates are
+    valid JSON but not valid UTF-8 text, and would otherwise fail deep in the database."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            yield path or "body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unstorable_strings(key, path or "body")
+            yield from _unstorable_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_strings(item, f"{path}.{index}" if path else str(index))
 
 
 # Pydantic's error types, folded into the few codes a client needs to show a message.

@@ -1,0 +1,129 @@
+"""The auth service as operators run it: separate processes sharing one database.
+
+Throttling state lives in PostgreSQL, so failures counted by one replica lock the
+account on the other; and schemathesis fuzzes a running process against its OpenAPI
+document (no 5xx, no answer outside the document).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from portal_devtools.mailsink import free_port
+from tests.conftest import AmqpNames
+from tests.integration.conftest import CUSTOMERS, GOOD_PASSWORD, registration
+from tests.support import console_script, eventually, run_command
+
+pytestmark = pytest.mark.integration
+
+
+async def _serve(database_url: str, amqp: AmqpNames, key_dir: Path) -> AsyncIterator[str]:
+    port = free_port()
+    env = {
+        **os.environ, "AUTH_DATABASE_URL": database_url, "AMQP_URL": amqp.url,
+        "EVENTS_EXCHANGE": amqp.exchange, "AUTH_PORT": str(port), "JWT_KEY_DIR": str(key_dir),
+    }
+    process = await asyncio.create_subprocess_exec(
+        console_script("portal-auth"), "serve", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            await eventually(lambda: _answers(http, f"{base}/healthz"), timeout=30)
+        yield base
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+
+
+async def _answers(http: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with http.get(url) as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+@pytest.fixture
+async def seeded(database_url: str) -> str:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany("INSERT INTO auth.customers (customer_number, last_name) VALUES ($1, $2)", CUSTOMERS)
+    finally:
+        await conn.close()
+    return database_url
+
+
+@pytest.fixture
+async def two_replicas(seeded: str, amqp_names: AmqpNames, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    first, second = _serve(seeded, amqp_names, tmp_path), _serve(seeded, amqp_names, tmp_path)
+    a, b = await asyncio.gather(anext(first), anext(second))
+    yield a, b
+    for replica in (first, second):
+        with pytest.raises(StopAsyncIteration):
+            await anext(replica)
+
+
+async def test_failures_on_one_replica_lock_the_account_on_the_other(
+    two_replicas: tuple[str, str], seeded: str
+) -> None:
+    a, b = two_replicas
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{a}/api/v1/auth/register", json=registration()) as response:
+            assert response.status == 202
+        conn = await asyncpg.connect(seeded)
+        try:
+            await conn.execute("UPDATE auth.accounts SET status = 'active'")
+        finally:
+            await conn.close()
+        wrong = {"email": "max@example.de", "password": "Falsch!7Xq"}
+        for replica in (a, b, a, b, a):  # five failures, spread over both
+            async with http.post(f"{replica}/api/v1/auth/login", json=wrong) as response:
+                assert response.status == 401
+        right = {"email": "max@example.de", "password": GOOD_PASSWORD}
+        for replica in (a, b):
+            async with http.post(f"{replica}/api/v1/auth/login", json=right) as response:
+                assert response.status == 429
+                assert int(response.headers["Retry-After"]) > 0
+
+
+async def _logged_in(base: str, database_url: str) -> str:
+    """An access token of a real account, so the protected operations get fuzzed too."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/api/v1/auth/register", json=registration()) as response:
+            assert response.status == 202
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("UPDATE auth.accounts SET status = 'active'")
+        finally:
+            await conn.close()
+        login = {"email": "max@example.de", "password": GOOD_PASSWORD}
+        async with http.post(f"{base}/api/v1/auth/login", json=login) as response:
+            return (await response.json())["access_token"]
+
+
+async def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(
+    two_replicas: tuple[str, str], seeded: str, tmp_path: Path
+) -> None:
+    base, _ = two_replicas
+    token = await _logged_in(base, seeded)
+    report = tmp_path / "junit.xml"
+    result = await run_command(
+        console_script("schemathesis"), "run", f"{base}/api/v1/auth/openapi.json",
+        "--url", base,
+        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--header", f"Authorization: Bearer {token}",
+        "--max-examples", "25", "--seed", "20261124", "--no-color",
+        "--report", "junit", "--report-junit-path", str(report),
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert report.exists()
