@@ -42,11 +42,12 @@ async def login(ctx: AuthContext, address: str, password: str, caller: Caller) -
             await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
         raise Problem(INVALID_CREDENTIALS)
     assert account is not None and stored_hash is not None
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await throttle.clear_account(conn, address_key)
     if account["status"] != "active":
+        async with ctx.pool.acquire() as conn:
+            await throttle.clear_account(conn, address_key)
         raise Problem(ACCOUNT_NOT_ACTIVATED)
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await throttle.clear_account(conn, address_key)
         if ctx.passwords.needs_rehash(stored_hash):
             # Parameters were raised since this hash was made; upgrade it while we can.
             await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
