@@ -31,7 +31,7 @@ PASSWORD = "Sonne!Wind7Meer"
 
 
 async def argon2_baseline(seconds: float, concurrency: int) -> float:
-    from argon2 import PasswordHasher, Type  # noqa: PLC0415
+    from argon2 import PasswordHasher, Type
 
     hasher = PasswordHasher(type=Type.ID, **OWASP_PARAMETERS)
     stored = hasher.hash(PASSWORD)
@@ -83,9 +83,11 @@ async def prepare(database_url: str, base: str) -> None:
         "last_name": "Bench", "customer_number": "90001", "email": "bench@example.de",
         "password": PASSWORD, "accept_terms": True, "accept_privacy": True,
     }
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/api/v1/auth/register", json=registration) as response:
-            assert response.status == 202
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/api/v1/auth/register", json=registration) as response,
+    ):
+        assert response.status == 202
     conn = await asyncpg.connect(database_url)
     await conn.execute("UPDATE auth.accounts SET status = 'active'")
     await conn.close()
