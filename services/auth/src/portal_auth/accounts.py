@@ -6,10 +6,8 @@ from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import email
-from portal_auth.problems import CURRENT_PASSWORD_INVALID
 from portal_auth.repository import Conn, security
 from portal_auth.repository import accounts as account_records
-from portal_shared.problems import FieldError, Problem
 
 ROLES = frozenset({"faq_editor"})
 
@@ -28,15 +26,7 @@ async def delete(ctx: AuthContext, claims: AccessClaims, password: str, caller: 
     The audit entry keeps the customer number and the time, which the operator needs to
     answer for the deletion; nothing else about the person remains.
     """
-    async with ctx.pool.acquire() as conn:
-        account = await account_records.find_by_id(conn, claims.account_id)
-        if account is None:
-            raise Problem(CURRENT_PASSWORD_INVALID)
-        await throttle.refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
-    if not await ctx.passwords.verify(account["password_hash"], password):
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            await throttle.record_failure(ctx, conn, account["email_key"], caller.ip)
-        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError("password", "invalid")])
+    account = await throttle.confirm_password(ctx, claims.account_id, password, "password", caller)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         await account_records.delete_account(conn, account["id"])

@@ -14,7 +14,6 @@ from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, password_policy, tokens
 from portal_auth.domain.limits import FORGOT_PER_ADDRESS, FORGOT_PER_IP, RESET
 from portal_auth.problems import (
-    CURRENT_PASSWORD_INVALID,
     PASSWORD_POLICY,
     RESET_TOKEN_EXPIRED,
     TOKEN_INVALID,
@@ -89,16 +88,7 @@ async def change(
     ctx: AuthContext, claims: AccessClaims, current: str, new_password: str, caller: Caller
 ) -> None:
     """Change the password when logged in; the account's other sessions end."""
-    async with ctx.pool.acquire() as conn:
-        account = await accounts.find_by_id(conn, claims.account_id)
-        if account is None:
-            raise Problem(CURRENT_PASSWORD_INVALID)
-        await throttle.refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
-    if not await ctx.passwords.verify(account["password_hash"], current):
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            await throttle.record_failure(ctx, conn, account["email_key"], caller.ip)
-            await security.audit(conn, ctx.clock(), "password_change_failed", caller.ip, account["id"])
-        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError("current_password", "invalid")])
+    account = await throttle.confirm_password(ctx, claims.account_id, current, "current_password", caller)
     new_hash = await _acceptable_new_hash(ctx, account, new_password)
     async with ctx.pool.acquire() as conn, conn.transaction():
         await _store_new_password(

@@ -7,11 +7,16 @@ subject for twice as long as the last. A successful login clears the account's c
 
 from __future__ import annotations
 
-from portal_auth.context import AuthContext
+from uuid import UUID
+
+import asyncpg
+
+from portal_auth.context import AuthContext, Caller
 from portal_auth.domain.limits import ACCOUNT_LOCKS, IP_LOCKS
 from portal_auth.domain.throttling import LockPolicy, lock_duration, seconds_until
-from portal_auth.repository import Conn, security
-from portal_shared.problems import Problem
+from portal_auth.problems import CURRENT_PASSWORD_INVALID
+from portal_auth.repository import Conn, accounts, security
+from portal_shared.problems import FieldError, Problem
 from portal_shared.ratelimit import TOO_MANY_ATTEMPTS
 
 
@@ -41,3 +46,24 @@ async def record_failure(ctx: AuthContext, conn: Conn, email_key: str, ip: str) 
 
 async def clear_account(conn: Conn, email_key: str) -> None:
     await security.clear(conn, f"account:{email_key}")
+
+
+async def confirm_password(
+    ctx: AuthContext, account_id: UUID, password: str, field: str, caller: Caller
+) -> asyncpg.Record:
+    """A logged-in customer re-enters the password before a sensitive change.
+
+    Wrong guesses count like failed logins, so a stolen session cannot be used to try
+    passwords without limit.
+    """
+    async with ctx.pool.acquire() as conn:
+        account = await accounts.find_by_id(conn, account_id)
+        if account is None:
+            raise Problem(CURRENT_PASSWORD_INVALID)
+        await refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
+    if not await ctx.passwords.verify(account["password_hash"], password):
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            await record_failure(ctx, conn, account["email_key"], caller.ip)
+            await security.audit(conn, ctx.clock(), "password_confirmation_failed", caller.ip, account_id)
+        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError(field, "invalid")])
+    return account
