@@ -176,3 +176,10 @@ async def test_me_without_a_valid_token_is_401(auth_client: TestClient, header: 
     response = await auth_client.get("/api/v1/auth/me", headers=headers)
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_metrics_count_requests_by_route_pattern(auth_client: TestClient) -> None:
+    await auth_client.post("/api/v1/auth/login", json={"email": "x@y.de", "password": "x"})
+    text = await (await auth_client.get("/metrics")).text()
+    assert 'http_requests_total{method="POST",route="/api/v1/auth/login",status="401"} 1.0' in text
+    assert "http_request_duration_seconds_bucket" in text

@@ -16,6 +16,7 @@ from portal_auth.keys import CONTEXT, POOL, RELAY, SETTINGS
 from portal_auth.passwords import Passwords
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
+from portal_shared.metrics import add_metrics
 from portal_shared.outbox import OutboxRelay, RelaySettings
 from portal_shared.ratelimit import RateLimiter
 from portal_shared.tasks import stop_task
@@ -34,6 +35,7 @@ def create_app(
     app.cleanup_ctx.append(_maintenance)
     routes.setup(app)
     add_health_routes(app, {"database": _check_database, "broker": _check_broker})
+    add_metrics(app)
     return app
 
 

@@ -1,0 +1,63 @@
+"""HTTP metrics for Prometheus (`GET /metrics`): requests by route and status, latency.
+
+Each application gets its own registry, so several apps in one process (tests) do not
+collide, and a service can add its own collectors to it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from portal_shared.problems import Handler
+
+REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+_REQUESTS = web.AppKey("metrics_requests", Counter)
+_LATENCY = web.AppKey("metrics_latency", Histogram)
+
+
+def add_metrics(app: web.Application) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    app[REGISTRY] = registry
+    app[_REQUESTS] = Counter(
+        "http_requests", "HTTP requests answered", ["method", "route", "status"], registry=registry
+    )
+    app[_LATENCY] = Histogram(
+        "http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
+        registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    )
+    app.middlewares.insert(0, _measure)
+    app.router.add_get("/metrics", _metrics)
+    return registry
+
+
+@web.middleware
+async def _measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        # The route pattern, not the path: slugs and ids would make unbounded labels.
+        info = request.match_info.route.resource
+        route = info.canonical if info is not None else "unmatched"
+        request.app[_REQUESTS].labels(request.method, route, str(status)).inc()
+        request.app[_LATENCY].labels(request.method, route).observe(time.perf_counter() - started)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
