@@ -259,3 +259,10 @@ async def test_health_and_readiness(faq_client: TestClient) -> None:
 
     report = await eventually(ready)
     assert report["checks"] == {"database": "ok", "broker": "ok"}
+
+
+async def test_metrics_are_exposed_for_prometheus(database_url: str) -> None:
+    async with running(create_app(FaqSettings(faq_database_url=database_url))) as client:
+        await client.get("/api/v1/faq")
+        text = await (await client.get("/metrics")).text()
+    assert 'http_requests_total{method="GET",route="/api/v1/faq",status="200"} 1.0' in text

@@ -216,3 +216,10 @@ def test_an_entry_slug_may_be_used_only_once_across_categories() -> None:
     other = minimal().replace('"allgemeines"', '"weiteres"').replace("position = 1", "position = 2", 1)
     with pytest.raises(FaqContentError, match="entry slug used more than once: eine-frage"):
         parse_faq(minimal() + other)
+
+
+def test_the_contact_entry_links_to_the_contact_form() -> None:
+    entry = ENTRIES["frage-nicht-beantwortet"]
+    assert '<a href="/kontakt"' in render_markdown(entry.answer)
+    assert "Kontaktformular" in entry.answer
+    assert '<a href="/kontakt"' in render_markdown(entry.answer_en or "")

@@ -2,53 +2,128 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
+import aiohttp
 from aiohttp import web
 
-from portal_faq import routes
-from portal_faq.config import SCHEMA, FaqSettings
-from portal_faq.keys import POOL, RELAY, SETTINGS
+from portal_faq import keys, routes
+from portal_faq.access import KeySet, TokenVerifier
+from portal_faq.cache import ContentWatcher, ResponseCache
+from portal_faq.config import SCHEMA, SEARCH_PATH, FaqSettings
+from portal_faq.contacts import Contacts
+from portal_faq.editing import Editing
+from portal_faq.reading import Reader
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
+from portal_shared.metrics import add_metrics
 from portal_shared.outbox import OutboxRelay, RelaySettings
+from portal_shared.ratelimit import RateLimiter
+from portal_shared.tasks import stop_task
 from portal_shared.web import new_application
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: FaqSettings) -> web.Application:
+Clock = Callable[[], datetime]
+# Rate-limit rows name client addresses: keep them no longer than the longest window.
+RATE_LIMIT_RETENTION = timedelta(days=1)
+PURGE_INTERVAL_SECONDS = 3600
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: FaqSettings, clock: Clock = utc_now) -> web.Application:
     app = new_application()
-    app[SETTINGS] = settings
+    app[keys.SETTINGS] = settings
+    app[keys.CACHE] = ResponseCache(settings.faq_cache_entries)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_content_watcher)
+    app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_outbox_relay)
+    app.cleanup_ctx.append(_services(clock))
     routes.setup(app)
     add_health_routes(app, {"database": _check_database, "broker": _check_broker})
+    add_metrics(app)
     return app
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    app[POOL] = await create_pool(app[SETTINGS].faq_database_url, SCHEMA, "portal-faq")
+    app[keys.POOL] = await create_pool(
+        app[keys.SETTINGS].faq_database_url, SEARCH_PATH, "portal-faq"
+    )
     yield
-    await app[POOL].close()
+    await app[keys.POOL].close()
+
+
+async def _content_watcher(app: web.Application) -> AsyncIterator[None]:
+    watcher = ContentWatcher(app[keys.SETTINGS].faq_database_url, app[keys.CACHE])
+    app[keys.WATCHER] = watcher
+    task = asyncio.create_task(watcher.run(), name="faq-content-watcher")
+    yield
+    await stop_task(task)
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    session = aiohttp.ClientSession()
+    app[keys.HTTP] = session
+    key_set = KeySet(
+        session,
+        str(settings.auth_jwks_url),
+        min_refresh=settings.auth_jwks_min_refresh_seconds,
+        max_age=settings.auth_jwks_max_age_seconds,
+    )
+    app[keys.TOKENS] = TokenVerifier(key_set, settings.jwt_issuer, settings.jwt_audience)
+    yield
+    await session.close()
 
 
 async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
-    # Nothing is published yet; the contact form will write its events to the outbox.
-    settings = app[SETTINGS]
+    settings = app[keys.SETTINGS]
     relay = OutboxRelay(
-        app[POOL],
+        app[keys.POOL],
         settings.faq_database_url,
         RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
     )
-    app[RELAY] = relay
+    app[keys.RELAY] = relay
     relay.start()
     yield
     await relay.stop()
 
 
+def _services(clock: Clock):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        pool, settings = app[keys.POOL], app[keys.SETTINGS]
+        limiter = RateLimiter(pool, clock)
+        app[keys.LIMITER] = limiter
+        app[keys.READER] = Reader(pool, app[keys.CACHE])
+        app[keys.EDITING] = Editing(pool, app[keys.CACHE])
+        app[keys.CONTACTS] = Contacts(pool, limiter, settings.contact_max_per_hour)
+        purging = asyncio.create_task(_purge_rate_limits(limiter, clock), name="faq-purge")
+        yield
+        await stop_task(purging)
+
+    return lifecycle
+
+
+async def _purge_rate_limits(limiter: RateLimiter, clock: Clock) -> None:
+    while True:
+        try:
+            await limiter.purge(clock() - RATE_LIMIT_RETENTION)
+        except Exception as exc:  # noqa: BLE001 - retried at the next interval
+            log.warning("purging old rate-limit rows failed: %s", exc)
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+
 async def _check_database(app: web.Application) -> None:
-    await ping(app[POOL])
+    await ping(app[keys.POOL])
 
 
 async def _check_broker(app: web.Application) -> None:
-    if not app[RELAY].connected:
+    if not app[keys.RELAY].connected:
         raise ConnectionError("outbox relay is not connected to the broker")

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 
 from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
 SCHEMA = "faq"
+# pg_trgm is installed in `public` (see migrations/0002_search.sql).
+SEARCH_PATH = "faq, public"
 
 
 class FaqSettings(CommonSettings):
     faq_database_url: str = Field(DEFAULT_DATABASE_URL, pattern=r"^postgres(ql)?://")
     faq_port: int = Field(8082, ge=1, le=65535)
+
+    # Editing: access tokens of the auth service, verified with its published keys.
+    auth_jwks_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/.well-known/jwks.json")
+    # An unknown key id fetches the key set again, at most this often (a forged `kid`
+    # must not turn every request into a request to the auth service).
+    auth_jwks_min_refresh_seconds: float = Field(30.0, ge=0, le=3600)
+    # Known keys are fetched again after this long, so a withdrawn key stops working.
+    auth_jwks_max_age_seconds: float = Field(3600.0, ge=60, le=86400)
+    # Same names and defaults as in the auth service, so one environment serves both.
+    jwt_issuer: str = "kundenportal-auth"
+    jwt_audience: str = "kundenportal"
+
+    # Contact form: accepted submissions per client IP and hour.
+    contact_max_per_hour: int = Field(5, ge=1, le=1000)
+
+    # Rendered answers kept in memory (all FAQ pages, entries and recent searches).
+    faq_cache_entries: int = Field(2048, ge=0, le=100_000)
 
 
 def get_settings(**overrides: object) -> FaqSettings:

@@ -1,11 +1,26 @@
 """Typed keys under which the application keeps what handlers need."""
 
+import aiohttp
 import asyncpg
 from aiohttp import web
 
+from portal_faq.access import TokenVerifier
+from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import FaqSettings
+from portal_faq.contacts import Contacts
+from portal_faq.editing import Editing
+from portal_faq.reading import Reader
 from portal_shared.outbox import OutboxRelay
+from portal_shared.ratelimit import RateLimiter
 
 SETTINGS = web.AppKey("settings", FaqSettings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 RELAY = web.AppKey("relay", OutboxRelay)
+CACHE = web.AppKey("cache", ResponseCache)
+WATCHER = web.AppKey("watcher", ContentWatcher)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+TOKENS = web.AppKey("tokens", TokenVerifier)
+LIMITER = web.AppKey("limiter", RateLimiter)
+READER = web.AppKey("reader", Reader)
+EDITING = web.AppKey("editing", Editing)
+CONTACTS = web.AppKey("contacts", Contacts)

@@ -1,40 +1,206 @@
-"""HTTP layer of the FAQ API: pick the language, read, format."""
+"""HTTP layer of the FAQ API: parse, check the caller, call the service, format."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from portal_faq import keys
-from portal_faq import repository as repo
-from portal_faq.problems import FAQ_ENTRY_NOT_FOUND
-from portal_faq.views import faq_view, single_entry_view
-from portal_shared.problems import Problem, request_language
+from portal_faq.access import InvalidToken, KeysUnavailable
+from portal_faq.cache import Rendered
+from portal_faq.domain.editors import bearer_token, may_edit
+from portal_faq.domain.etags import not_modified
+from portal_faq.domain.search import InvalidSearch, parse_search
+from portal_faq.problems import FAQ_CATEGORY_NOT_FOUND, FAQ_ENTRY_NOT_FOUND, FORBIDDEN
+from portal_faq.schemas import (
+    CategoryBody,
+    ContactBody,
+    EntryBody,
+    NewCategoryBody,
+    NewEntryBody,
+)
+from portal_shared.problems import (
+    SERVICE_UNAVAILABLE,
+    UNAUTHORIZED,
+    VALIDATION_ERROR,
+    FieldError,
+    Problem,
+    ProblemType,
+    parse_json_body,
+    request_language,
+)
+from portal_shared.web import CORRELATION_ID, client_ip
 
 PREFIX = "/api/v1/faq"
+CONTACT_PATH = "/api/v1/contact"
+# A CDN may keep public answers a minute and serve them stale while it revalidates.
+PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get(PREFIX, list_faq)
-    app.router.add_get(f"{PREFIX}/entries/{{slug}}", get_entry)
+    router = app.router
+    router.add_get(PREFIX, list_faq)
+    router.add_get(f"{PREFIX}/search", search)
+    router.add_get(f"{PREFIX}/entries/{{slug}}", get_entry)
+    router.add_post(f"{PREFIX}/entries", create_entry)
+    router.add_put(f"{PREFIX}/entries/{{slug}}", update_entry)
+    router.add_delete(f"{PREFIX}/entries/{{slug}}", delete_entry)
+    router.add_get(f"{PREFIX}/categories/{{slug}}", get_category)
+    router.add_post(f"{PREFIX}/categories", create_category)
+    router.add_put(f"{PREFIX}/categories/{{slug}}", update_category)
+    router.add_delete(f"{PREFIX}/categories/{{slug}}", delete_category)
+    router.add_post(CONTACT_PATH, contact)
+
+
+# --- reading (public, cacheable) ---------------------------------------------------
 
 
 async def list_faq(request: web.Request) -> web.Response:
-    language = request_language(request)
-    rows = await repo.list_entries(request.app[keys.POOL])
-    return _localised(faq_view(rows, language))
+    return _public(request, await request.app[keys.READER].faq(request_language(request)))
 
 
 async def get_entry(request: web.Request) -> web.Response:
-    row = await repo.find_entry(request.app[keys.POOL], request.match_info["slug"])
-    if row is None:
+    slug = request.match_info["slug"]
+    rendered = await request.app[keys.READER].entry(slug, request_language(request))
+    if rendered is None:
         raise Problem(FAQ_ENTRY_NOT_FOUND)
-    return _localised(single_entry_view(row, request_language(request)))
+    return _public(request, rendered)
 
 
-def _localised(body: dict[str, Any]) -> web.Response:
-    # The answer depends on Accept-Language, so caches must key on it too.
+async def get_category(request: web.Request) -> web.Response:
+    slug = request.match_info["slug"]
+    rendered = await request.app[keys.READER].category(slug, request_language(request))
+    if rendered is None:
+        raise Problem(FAQ_CATEGORY_NOT_FOUND)
+    return _public(request, rendered)
+
+
+async def search(request: web.Request) -> web.Response:
+    try:
+        query = parse_search(request.query.get("q"), request.query.get("limit"))
+    except InvalidSearch as invalid:
+        raise Problem(VALIDATION_ERROR, [FieldError(invalid.field, invalid.code)]) from None
+    return _public(request, await request.app[keys.READER].search(query, request_language(request)))
+
+
+def _public(request: web.Request, rendered: Rendered) -> web.Response:
+    headers = {
+        "ETag": rendered.etag,
+        "Cache-Control": PUBLIC_CACHE_CONTROL,
+        # The language comes from Accept-Language, so caches must key on it too.
+        "Vary": "Accept-Language",
+        "Content-Language": rendered.language,
+    }
+    if not_modified(request.headers.get("If-None-Match"), rendered.etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=rendered.body, content_type="application/json", headers=headers)
+
+
+# --- editing (faq_editor only) -----------------------------------------------------
+
+
+async def create_entry(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    body = await parse_json_body(request, NewEntryBody)
+    await request.app[keys.EDITING].create_entry(body, editor)
+    return await _entry_written(request, body.slug, status=201)
+
+
+async def update_entry(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    body = await parse_json_body(request, EntryBody)
+    slug = request.match_info["slug"]
+    await request.app[keys.EDITING].update_entry(slug, body, _if_match(request), editor)
+    return await _entry_written(request, slug, status=200)
+
+
+async def delete_entry(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    slug = request.match_info["slug"]
+    await request.app[keys.EDITING].delete_entry(slug, _if_match(request), editor)
+    return web.Response(status=204)
+
+
+async def create_category(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    body = await parse_json_body(request, NewCategoryBody)
+    await request.app[keys.EDITING].create_category(body, editor)
+    return await _category_written(request, body.slug, status=201)
+
+
+async def update_category(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    body = await parse_json_body(request, CategoryBody)
+    slug = request.match_info["slug"]
+    await request.app[keys.EDITING].update_category(slug, body, _if_match(request), editor)
+    return await _category_written(request, slug, status=200)
+
+
+async def delete_category(request: web.Request) -> web.Response:
+    editor = await _editor(request)
+    slug = request.match_info["slug"]
+    await request.app[keys.EDITING].delete_category(slug, _if_match(request), editor)
+    return web.Response(status=204)
+
+
+async def _editor(request: web.Request) -> str:
+    """The account id of a caller holding the editor role; 401 / 403 / 503 otherwise."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        caller = await request.app[keys.TOKENS].verify(token)
+    except InvalidToken:
+        raise Problem(
+            UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
+    except KeysUnavailable:
+        raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
+    if not may_edit(caller.roles):
+        raise Problem(FORBIDDEN)
+    return caller.account_id
+
+
+def _if_match(request: web.Request) -> str | None:
+    return request.headers.get("If-Match")
+
+
+async def _entry_written(request: web.Request, slug: str, status: int) -> web.Response:
+    rendered = await request.app[keys.READER].entry(slug, request_language(request))
+    return _written(rendered, status, f"{PREFIX}/entries/{slug}", FAQ_ENTRY_NOT_FOUND)
+
+
+async def _category_written(request: web.Request, slug: str, status: int) -> web.Response:
+    rendered = await request.app[keys.READER].category(slug, request_language(request))
+    return _written(rendered, status, f"{PREFIX}/categories/{slug}", FAQ_CATEGORY_NOT_FOUND)
+
+
+def _written(
+    rendered: Rendered | None, status: int, location: str, gone: ProblemType
+) -> web.Response:
+    if rendered is None:  # deleted by someone else between commit and this read
+        raise Problem(gone)
+    headers = {
+        "ETag": rendered.etag,
+        "Location": location,
+        "Content-Language": rendered.language,
+        "Cache-Control": "no-store",
+    }
+    return web.Response(
+        status=status, body=rendered.body, content_type="application/json", headers=headers
+    )
+
+
+# --- contact form ------------------------------------------------------------------
+
+
+async def contact(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ContactBody)
+    sender = client_ip(request, request.app[keys.SETTINGS].trusted_proxies)
+    contact_id = await request.app[keys.CONTACTS].submit(
+        body, request_language(request), sender, request[CORRELATION_ID]
+    )
     return web.json_response(
-        body, headers={"Content-Language": body["language"], "Vary": "Accept-Language"}
+        {"status": "accepted", "id": str(contact_id)},
+        status=202,
+        headers={"Cache-Control": "no-store"},
     )

@@ -55,3 +55,32 @@ def _category_title(row: Row, language: Language) -> str:
     if language == "en" and row["category_title_en"] is not None:
         return row["category_title_en"]
     return row["category_title"]
+
+
+def category_view(row: Row, language: Language) -> dict[str, Any]:
+    english = language == "en" and row["title_en"] is not None
+    return {
+        "slug": row["slug"],
+        "title": row["title_en"] if english else row["title"],
+        "position": row["position"],
+        "updated_at": row["updated_at"].isoformat(),
+        "language": "en" if english else "de",
+    }
+
+
+def search_view(results: Iterable[Row], language: Language) -> dict[str, Any]:
+    """`results` carry the snippets already made safe (`domain.search.snippet_html`)."""
+    return {
+        "language": language,
+        "results": [
+            {
+                "slug": row["slug"],
+                "question": row["question"],
+                "question_html": row["question_html"],
+                "snippet_html": row["snippet_html"],
+                "category": {"slug": row["category_slug"], "title": row["category_title"]},
+                "language": "en" if row["english"] else "de",
+            }
+            for row in results
+        ],
+    }

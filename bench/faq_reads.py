@@ -1,0 +1,289 @@
+"""FAQ read throughput: `GET /api/v1/faq` against a bare aiohttp handler that returns the
+same bytes, measured in the same run, plus the search endpoint (cached and uncached).
+
+    .venv/bin/python bench/faq_reads.py [--duration 10] [--connections 64]
+
+Creates its own database (dropped at the end), starts `portal-faq serve` and the bare
+handler as separate processes, and drives them with `wrk` when it is installed (Debian
+package `wrk`) or else with an aiohttp client in a separate process. The ratio is what
+to compare between machines; absolute numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ADMIN_DSN = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# ASCII only, so the wrk script needs no URL encoding; a counter makes each one new.
+SEARCHES = [
+    "passwort vergessen", "aktivierungslink abgelaufen", "cookies aktivieren", "kundennummer",
+    "registrieren", "sonderzeichen", "pasword", "wie lange ist der link gueltig",
+    "kennwort aendern", "neue zugangsdaten", "browser", "passwortregeln",
+]
+UNCACHED_SEARCH_LUA = """
+local queries = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  local q = queries[(n %% #queries) + 1] .. " " .. n
+  return wrk.format("GET", "/api/v1/faq/search?q=" .. (q:gsub(" ", "+")))
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    requests_per_second: float
+    p99_ms: float
+    command: str
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--tool", choices=["auto", "wrk", "aiohttp"], default="auto",
+                        help="load generator (auto: wrk when installed)")
+    parser.add_argument("--baseline", nargs=2, metavar=("PORT", "BODY_FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--load", nargs=3, metavar=("URL", "CONNECTIONS", "SECONDS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        return serve_baseline(int(args.baseline[0]), Path(args.baseline[1]))
+    if args.load:
+        return generate_load(args.load[0], int(args.load[1]), float(args.load[2]))
+    return run(args.duration, args.connections, args.tool)
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+def run(duration: int, connections: int, tool: str) -> int:
+    database = f"faq_bench_{uuid.uuid4().hex[:8]}"
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
+    asyncio.run(create_database(database, dsn))
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            faq_port, baseline_port = free_port(), free_port()
+            faq_env = {**os.environ, "FAQ_DATABASE_URL": dsn, "FAQ_PORT": str(faq_port),
+                       "LOG_LEVEL": "WARNING"}
+            with process([sys.executable, "-m", "portal_faq.cli", "serve"], faq_env):
+                faq = f"http://127.0.0.1:{faq_port}"
+                wait_until_up(f"{faq}/healthz")
+                body = urllib.request.urlopen(f"{faq}/api/v1/faq").read()
+                body_file = Path(scratch) / "faq.json"
+                body_file.write_bytes(body)
+                baseline_cmd = [sys.executable, __file__, "--baseline", str(baseline_port),
+                                str(body_file)]
+                with process(baseline_cmd, dict(os.environ)):
+                    baseline = f"http://127.0.0.1:{baseline_port}"
+                    wait_until_up(f"{baseline}/")
+                    lua = Path(scratch) / "searches.lua"
+                    quoted = ", ".join(f'"{q}"' for q in SEARCHES)
+                    lua.write_text(UNCACHED_SEARCH_LUA % quoted)
+                    load = Load(duration, connections, lua, tool)
+                    results = [
+                        load.measure("bare aiohttp, same bytes", f"{baseline}/"),
+                        load.measure("GET /api/v1/faq", f"{faq}/api/v1/faq"),
+                        load.measure("search, repeated query",
+                                     f"{faq}/api/v1/faq/search?q=passwort+vergessen"),
+                        load.measure("search, every query new",
+                                     f"{faq}/api/v1/faq/search", vary_search=True),
+                    ]
+        report(results, len(body), duration, connections, load.tool)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    return 0
+
+
+def report(results: list[Result], body_size: int, duration: int, connections: int, tool: str) -> None:
+    baseline = results[0].requests_per_second
+    print(f"\nFAQ reads: {connections} connections, {duration} s each, {tool}, "
+          f"{os.cpu_count()} CPUs, response {body_size} bytes\n")
+    print(f"| {'target':<28} | {'requests/s':>10} | {'p99 ms':>7} | {'vs bare':>7} |")
+    print(f"|{'-' * 30}|{'-' * 12}|{'-' * 9}|{'-' * 9}|")
+    for r in results:
+        ratio = r.requests_per_second / baseline if baseline else 0.0
+        print(f"| {r.name:<28} | {r.requests_per_second:>10.0f} | {r.p99_ms:>7.2f} | {ratio:>7.2f} |")
+    print("\nload commands:")
+    for r in results:
+        print(f"  {r.command}")
+
+
+# --- load generation -----------------------------------------------------------------
+
+
+class Load:
+    def __init__(self, duration: int, connections: int, search_script: Path, tool: str) -> None:
+        self.duration = duration
+        self.connections = connections
+        self.search_script = search_script
+        self.wrk = shutil.which("wrk") if tool in ("auto", "wrk") else None
+        if tool == "wrk" and self.wrk is None:
+            raise SystemExit("wrk is not installed (apt-get install wrk)")
+        # A Python client saturates before the server does, so its ratio flatters the
+        # server; wrk is the reference.
+        self.tool = "wrk" if self.wrk else "aiohttp client (the client is the bottleneck)"
+
+    def measure(self, name: str, url: str, vary_search: bool = False) -> Result:
+        self._warm_up(url)
+        if self.wrk:
+            threads = 1  # two cores: one for the server, one for the load
+            command = [self.wrk, f"-t{threads}", f"-c{self.connections}", f"-d{self.duration}s",
+                       "--latency"]
+            if vary_search:
+                command += ["-s", str(self.search_script)]
+            command.append(url)
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            rps, p99 = parse_wrk(output)
+        else:
+            target = f"{url}?q=" if vary_search else url
+            command = [sys.executable, __file__, "--load", target, str(self.connections),
+                       str(self.duration)]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            measured = json.loads(output)
+            rps, p99 = measured["requests_per_second"], measured["p99_ms"]
+        return Result(name, rps, p99, " ".join(command))
+
+    def _warm_up(self, url: str) -> None:
+        # The first read fills the FAQ's cache and the connection pool; not measured.
+        first = f"{url}?q=warm" if url.endswith("/search") else url
+        for _ in range(3):
+            urllib.request.urlopen(first).read()
+
+
+def parse_wrk(output: str) -> tuple[float, float]:
+    throughput = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    latency = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if throughput is None or latency is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    rps = float(throughput.group(1))
+    value, unit = latency.groups()
+    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def generate_load(url: str, connections: int, seconds: float) -> int:
+    """The fallback load generator: `connections` clients in a loop; prints JSON."""
+    import aiohttp
+
+    async def client(session: aiohttp.ClientSession, deadline: float, latencies: list[float],
+                     worker: int) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            target = url
+            if url.endswith("?q="):
+                target = url + f"{SEARCHES[n % len(SEARCHES)]} {worker}-{n}".replace(" ", "+")
+            started = time.perf_counter()
+            async with session.get(target) as response:
+                await response.read()
+                assert response.status == 200
+            latencies.append(time.perf_counter() - started)
+
+    async def drive() -> dict[str, float]:
+        latencies: list[float] = []
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            deadline = time.monotonic() + seconds
+            started = time.monotonic()
+            await asyncio.gather(*(client(session, deadline, latencies, w)
+                                   for w in range(connections)))
+            elapsed = time.monotonic() - started
+        latencies.sort()
+        return {"requests_per_second": len(latencies) / elapsed,
+                "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}
+
+    print(json.dumps(asyncio.run(drive())))
+    return 0
+
+
+# --- the bare handler ------------------------------------------------------------------
+
+
+def serve_baseline(port: int, body_file: Path) -> int:
+    from aiohttp import web
+
+    body = body_file.read_bytes()
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    return 0
+
+
+# --- processes and the database --------------------------------------------------------
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str]):  # type: ignore[no-untyped-def]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)  # polling a starting process; nothing to wait on instead
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def create_database(name: str, dsn: str) -> None:
+    from portal_faq.config import SCHEMA
+    from portal_faq.seed import load_seed_if_empty
+    from portal_shared.migrations import migrate
+
+    await admin(f'CREATE DATABASE "{name}"')
+    await migrate(dsn, SCHEMA, "portal_faq")
+    await load_seed_if_empty(dsn)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

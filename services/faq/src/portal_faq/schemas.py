@@ -1,0 +1,91 @@
+"""Request bodies of the FAQ API. Shape and limits only; rules live in `domain/`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from portal_faq.content import Slug
+from portal_faq.domain import contact
+
+
+def _text(max_length: int) -> object:
+    return Field(min_length=1, max_length=max_length)
+
+
+Question = Annotated[str, _text(300)]
+Answer = Annotated[str, _text(20_000)]
+Title = Annotated[str, _text(120)]
+Position = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class EntryBody(Body):
+    """`PUT /entries/{slug}`: the whole entry except its slug (slugs are URLs and stay)."""
+
+    category: Slug
+    position: Position
+    question: Question
+    answer: Answer
+    question_en: Question | None = None
+    answer_en: Answer | None = None
+
+    @model_validator(mode="after")
+    def _translation_is_whole(self) -> EntryBody:
+        # Half a translation would show an English question above a German answer.
+        if (self.question_en is None) != (self.answer_en is None):
+            raise PydanticCustomError("translation_incomplete", "give both or neither")
+        return self
+
+
+class NewEntryBody(EntryBody):
+    slug: Slug
+
+
+class CategoryBody(Body):
+    position: Position
+    title: Title
+    title_en: Title | None = None
+
+
+class NewCategoryBody(CategoryBody):
+    slug: Slug
+
+
+def _email(value: str) -> str:
+    value = contact.clean(value)
+    if not contact.is_valid_email(value):
+        raise PydanticCustomError("invalid_email", "not a valid e-mail address")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if not contact.is_single_line(value):
+        raise PydanticCustomError("invalid_characters", "control characters are not allowed")
+    return contact.clean(value)
+
+
+def _clean_text(value: str) -> str:
+    if not contact.is_clean_text(value):
+        raise PydanticCustomError("invalid_characters", "control characters are not allowed")
+    return contact.clean(value)
+
+
+class ContactBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+    email: Annotated[
+        str, Field(min_length=3, max_length=contact.MAX_EMAIL_LENGTH), AfterValidator(_email)
+    ]
+    customer_number: Annotated[
+        str, Field(min_length=1, max_length=64), AfterValidator(_single_line)
+    ] | None = None
+    subject: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+    message: Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_clean_text)]
+    locale: Literal["de", "en"] | None = None
