@@ -93,3 +93,11 @@ async def test_the_openapi_document_describes_every_route(portal: Portal) -> Non
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert {r for r in routes if r[0].startswith("/api/v1/auth/") and not r[0].endswith("openapi.json")} <= documented
     assert registration()["customer_number"] == "10001"
+
+
+async def test_the_check_endpoint_is_rate_limited(portal: Portal) -> None:
+    statuses = [
+        (await portal.post("password/check", {"password": f"Probe!{i}xQ"})).status for i in range(121)
+    ]
+    assert statuses[:120] == [200] * 120
+    assert statuses[120] == 429
