@@ -38,6 +38,15 @@ _RESET = """<p>Vergeben Sie ein neues Passwort.</p>
   {token, password: document.getElementById('password').value})">Passwort speichern</button>"""
 
 
+_CONTACT = """<p>Ihre Frage wurde nicht beantwortet? Schreiben Sie uns.</p>
+<p><input id="name" placeholder="Name"> <input id="email" type="email" placeholder="E-Mail-Adresse"></p>
+<p><input id="customer_number" placeholder="Kundennummer (optional)"> <input id="subject" placeholder="Betreff"></p>
+<p><textarea id="message" rows="6" cols="50" placeholder="Ihre Nachricht"></textarea></p>
+<button onclick="const v = id => document.getElementById(id).value;
+  send('/api/v1/contact', {name: v('name'), email: v('email'), subject: v('subject'),
+       message: v('message'), customer_number: v('customer_number') || null})">Absenden</button>"""
+
+
 def create_portal_page(auth_url: str, faq_url: str) -> web.Application:
     app = web.Application()
     app[UPSTREAMS] = {"/api/v1/auth": auth_url, "/api/v1/faq": faq_url, "/api/v1/contact": faq_url}
@@ -45,6 +54,7 @@ def create_portal_page(auth_url: str, faq_url: str) -> web.Application:
     app.router.add_get("/", _index)
     app.router.add_get("/aktivieren", _page("Konto aktivieren", _ACTIVATE))
     app.router.add_get("/passwort-zuruecksetzen", _page("Passwort zurücksetzen", _RESET))
+    app.router.add_get("/kontakt", _page("Kontakt", _CONTACT))
     app.router.add_route("*", "/api/{tail:.*}", _proxy)
     return app
 
@@ -56,7 +66,7 @@ async def _http_session(app: web.Application):  # type: ignore[no-untyped-def]
 
 
 async def _index(request: web.Request) -> web.Response:
-    body = '<p>Entwicklungsseite. <a href="/api/v1/faq">FAQ (JSON)</a></p>'
+    body = '<p>Entwicklungsseite. <a href="/api/v1/faq">FAQ (JSON)</a> · <a href="/kontakt">Kontakt</a></p>'
     return web.Response(text=_PAGE.format(title="Kundenportal", body=body), content_type="text/html")
 
 
