@@ -19,10 +19,14 @@ import asyncpg
 import pytest
 
 from portal_devtools.mailsink import MailSink
+from portal_mailer.config import MailerSettings
+from portal_mailer.topology import retry_queue_name
 from portal_shared.migrations import migrate
 
 ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+DEFAULT_RETRY_DELAYS = MailerSettings.model_fields["mailer_retry_delays_seconds"].default
 
 # (schema, package) of every service; a package without migrations yet is skipped.
 SERVICE_SCHEMAS = [("auth", "portal_auth"), ("mailer", "portal_mailer"), ("faq", "portal_faq")]
@@ -86,10 +90,11 @@ class AmqpNames:
 
 
 async def _delete_amqp(names: AmqpNames) -> None:
+    retry_queues = [retry_queue_name(names.mailer_queue, d) for d in DEFAULT_RETRY_DELAYS]
     connection = await aio_pika.connect(names.url)
     async with connection:
         channel = await connection.channel()
-        for queue in (names.mailer_queue, names.mailer_dead_letter_queue):
+        for queue in (names.mailer_queue, names.mailer_dead_letter_queue, *retry_queues):
             await channel.queue_delete(queue)
         for exchange in (names.exchange, names.dead_letter_exchange):
             await channel.exchange_delete(exchange)

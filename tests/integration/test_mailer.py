@@ -1,4 +1,8 @@
-"""The mailer against real RabbitMQ, PostgreSQL and SMTP: events in, mails and dead letters out."""
+"""The mailer against real RabbitMQ, PostgreSQL and SMTP: events in, mails and dead letters out.
+
+The helpers here are shared by the other `test_mailer_*.py` modules. Failure handling
+(retries, dead letters, the CLI) and several replicas have modules of their own.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,16 @@ from aiohttp.test_utils import TestClient
 from portal_devtools.mailsink import MailSink
 from portal_mailer.app import create_app
 from portal_mailer.config import MailerSettings
+from portal_mailer.keys import CONSUMER
+from portal_mailer.topology import DELIVERY_LIMIT, SAFE_DEAD_LETTERING, retry_queue_name
 from portal_shared.amqp import declare_events_exchange
 from portal_shared.events import (
+    AccountExists,
+    ContactRequested,
     Envelope,
     Event,
     Locale,
+    PasswordChanged,
     RegistrationCreated,
     ResetRequested,
     encode,
@@ -37,7 +46,11 @@ from tests.support import TcpProxy, eventually, running
 pytestmark = pytest.mark.integration
 
 PORTAL = "http://portal.test"
+SUPPORT = "support@portal.test"
 MAIL_TIMEOUT = 15.0
+# Short pauses so retries finish within a test; tests that need others pass their own.
+TEST_RETRY_DELAYS = (0.2, 0.4)
+TEST_MAX_ATTEMPTS = 3
 
 
 # --- helpers, also used by test_mailer_*.py ----------------------------------------
@@ -56,9 +69,28 @@ def mailer_settings_for(
         "smtp_host": smtp_host,
         "smtp_port": smtp_port,
         "portal_base_url": PORTAL,
+        "support_email": SUPPORT,
+        "mailer_retry_delays_seconds": TEST_RETRY_DELAYS,
+        "mailer_max_attempts": TEST_MAX_ATTEMPTS,
     }
     fields.update(overrides)
     return MailerSettings(**fields)
+
+
+async def delete_retry_queues(names: AmqpNames, delays: tuple[float, ...]) -> None:
+    """The conftest deletes the main and dead-letter queues; the delay queues are ours."""
+    connection = await aio_pika.connect(names.url)
+    async with connection:
+        channel = await connection.channel()
+        for delay in delays:
+            await channel.queue_delete(retry_queue_name(names.mailer_queue, delay))
+
+
+@pytest.fixture(autouse=True)
+async def _retry_queues_deleted(amqp_names: AmqpNames) -> AsyncIterator[None]:
+    # Also used by every test_mailer_*.py module that imports it.
+    yield
+    await delete_retry_queues(amqp_names, TEST_RETRY_DELAYS)
 
 
 @asynccontextmanager
@@ -67,6 +99,19 @@ async def running_mailer(settings: MailerSettings) -> AsyncIterator[TestClient]:
     async with running(create_app(settings)) as client:
         await eventually(lambda: readyz_status_is(client, 200), timeout=MAIL_TIMEOUT)
         yield client
+
+
+@asynccontextmanager
+async def running_consumer(settings: MailerSettings) -> AsyncIterator[TestClient]:
+    """The mailer app once it consumes, whatever /readyz says (for an unready mailer)."""
+    app = create_app(settings)
+    async with running(app) as client:
+        await eventually(lambda: consuming(app), timeout=MAIL_TIMEOUT)
+        yield client
+
+
+async def consuming(app: web.Application) -> bool:
+    return CONSUMER in app and app[CONSUMER].consuming
 
 
 async def readyz_status_is(client: TestClient, status: int) -> bool:
@@ -82,10 +127,33 @@ def registration(email: str = "max@example.de", locale: Locale = "de") -> Event:
     return new_event(payload, correlation_id="test")
 
 
-def reset_request(email: str = "max@example.de", locale: Locale = "de") -> Event:
+def reset_request(
+    email: str = "max@example.de", locale: Locale = "de", valid_for: timedelta = timedelta(hours=1)
+) -> Event:
     payload = ResetRequested(
         account_id=uuid4(), email=email, last_name="Mustermann", locale=locale,
-        reset_token=f"rst-{uuid4().hex}", expires_at=datetime.now(UTC) + timedelta(hours=1),
+        reset_token=f"rst-{uuid4().hex}", expires_at=datetime.now(UTC) + valid_for,
+    )
+    return new_event(payload, correlation_id="test")
+
+
+def account_exists(email: str = "max@example.de", locale: Locale = "de") -> Event:
+    payload = AccountExists(account_id=uuid4(), email=email, last_name="Mustermann", locale=locale)
+    return new_event(payload, correlation_id="test")
+
+
+def password_changed(email: str = "max@example.de", locale: Locale = "de") -> Event:
+    payload = PasswordChanged(
+        account_id=uuid4(), email=email, last_name="Mustermann", locale=locale,
+        changed_at=datetime.now(UTC), via="change",
+    )
+    return new_event(payload, correlation_id="test")
+
+
+def contact_request(email: str = "max@example.de", locale: Locale = "de") -> Event:
+    payload = ContactRequested(
+        contact_id=uuid4(), name="Max Mustermann", email=email, customer_number="10001",
+        subject="Rechnung", message="Guten Tag,\nwo finde ich meine Rechnung?", locale=locale,
     )
     return new_event(payload, correlation_id="test")
 
@@ -157,6 +225,15 @@ async def metric(client: TestClient, name: str, **labels: str) -> float:
     return 0.0
 
 
+async def gauge(client: TestClient, name: str) -> float:
+    """An unlabelled sample from /metrics, such as a gauge."""
+    text = await (await client.get("/metrics")).text()
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not exported")
+
+
 async def metric_reaches(client: TestClient, name: str, value: float, **labels: str) -> None:
     """Wait for a counter: the mail reaches the sink before the mailer has counted it."""
 
@@ -166,13 +243,14 @@ async def metric_reaches(client: TestClient, name: str, value: float, **labels: 
     await eventually(reached, timeout=MAIL_TIMEOUT)
 
 
-async def processed_templates(database_url: str) -> dict[str, str]:
+async def processed_mails(database_url: str) -> set[tuple[str, str]]:
+    """(event id, template) of every mail the mailer recorded as sent."""
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch("SELECT event_id, template FROM mailer.processed_events")
     finally:
         await conn.close()
-    return {str(row["event_id"]): row["template"] for row in rows}
+    return {(str(row["event_id"]), row["template"]) for row in rows}
 
 
 # --- fixtures ----------------------------------------------------------------------
@@ -215,7 +293,7 @@ async def test_activation_mail_arrives_with_the_link(
     assert mail.recipients == ("max@example.de",)
     # Recorded once the SMTP server has accepted the mail, so only after it arrived.
     await metric_reaches(mailer, "mailer_mails_sent_total", 1, template="activation")
-    assert await processed_templates(database_url) == {str(event.event_id): "activation"}
+    assert await processed_mails(database_url) == {(str(event.event_id), "activation")}
 
 
 async def test_reset_mail_arrives_in_english(
@@ -229,6 +307,41 @@ async def test_reset_mail_arrives_in_english(
     token = event.payload.reset_token  # type: ignore[attr-defined]
     assert mail.links == [f"{PORTAL}/passwort-zuruecksetzen?token={token}"]
     assert mail.subject == "Set a new password for the customer portal"
+
+
+async def test_every_event_type_becomes_its_mails_with_sender_reply_to_and_message_id(
+    mailer: TestClient, broker: Broker, smtp_sink: MailSink
+) -> None:
+    exists, changed, contact = (
+        account_exists("owner@example.de"), password_changed("changed@example.de", "en"),
+        contact_request("writer@example.de"),
+    )
+    for event in (exists, changed, contact):
+        await broker.publish_event(event)
+
+    await smtp_sink.wait_for(lambda mails: len(mails) == 4, timeout=MAIL_TIMEOUT)
+
+    [notice] = smtp_sink.to("owner@example.de")
+    assert notice.subject == "Registrierungsversuch mit Ihren Daten im Kundenportal"
+    assert notice.links == [f"{PORTAL}/"]
+    assert notice.message["Reply-To"] == SUPPORT
+    # The same for every send of this mail (folded onto its own line, as it is long).
+    assert notice.message["Message-ID"].strip() == (
+        f"<{exists.event_id}.account-exists@kundenportal.example>"
+    )
+    [changed_mail] = smtp_sink.to("changed@example.de")
+    assert changed_mail.subject == "Your password for the customer portal was changed"
+    assert changed_mail.message["Content-Language"] == "en"
+    [to_support] = smtp_sink.to(SUPPORT)
+    assert to_support.subject == "Kontaktanfrage: Rechnung"
+    assert to_support.message["Reply-To"] == "Max Mustermann <writer@example.de>"
+    assert "wo finde ich meine Rechnung?" in to_support.text
+    [receipt] = smtp_sink.to("writer@example.de")
+    assert receipt.subject == "Ihre Nachricht an den Kundenservice ist eingegangen"
+    for mail in smtp_sink.mails:
+        assert mail.message["From"] == "Kundenportal <no-reply@kundenportal.example>"
+        assert mail.message.get_content_type() == "multipart/alternative"
+    await metric_reaches(mailer, "mailer_mails_sent_total", 1, template="contact-confirmation")
 
 
 async def test_the_same_event_twice_gives_one_mail(
@@ -248,7 +361,7 @@ async def test_the_same_event_twice_gives_one_mail(
         await smtp_sink.wait_for_mail_to("later@example.de", timeout=MAIL_TIMEOUT)
 
         assert len(smtp_sink.to("twice@example.de")) == 1
-        await metric_reaches(mailer, "mailer_duplicate_events_total", 1, template="activation")
+        await metric_reaches(mailer, "mailer_duplicate_mails_total", 1, template="activation")
 
 
 async def test_concurrent_copies_of_one_event_give_one_mail(
@@ -258,7 +371,7 @@ async def test_concurrent_copies_of_one_event_give_one_mail(
     for _ in range(6):
         await broker.publish_event(event)
 
-    await metric_reaches(mailer, "mailer_duplicate_events_total", 5, template="activation")
+    await metric_reaches(mailer, "mailer_duplicate_mails_total", 5, template="activation")
     assert len(smtp_sink.to("copies@example.de")) == 1
 
 
@@ -331,8 +444,10 @@ async def test_the_queue_is_a_quorum_queue_whose_rejects_land_in_the_dead_letter
     async with connection:
         channel = await connection.channel()
         classic_with_the_same_dead_lettering = {
+            **SAFE_DEAD_LETTERING,
             "x-dead-letter-exchange": amqp_names.dead_letter_exchange,
             "x-dead-letter-routing-key": amqp_names.mailer_queue,
+            "x-delivery-limit": DELIVERY_LIMIT,
         }
         with pytest.raises(ChannelPreconditionFailed, match="x-queue-type"):
             await channel.declare_queue(
@@ -340,11 +455,20 @@ async def test_the_queue_is_a_quorum_queue_whose_rejects_land_in_the_dead_letter
             )
 
 
+async def test_the_retry_path_is_declared_at_start(
+    mailer: TestClient, broker: Broker, amqp_names: AmqpNames
+) -> None:
+    for delay in TEST_RETRY_DELAYS:
+        name = retry_queue_name(amqp_names.mailer_queue, delay)
+        # Declared, empty and without consumers: messages only pass through.
+        assert await broker.queue_state(name) == (0, 0)
+
+
 async def test_readyz_is_200_when_database_and_broker_answer(mailer: TestClient) -> None:
     response = await mailer.get("/readyz")
 
     assert response.status == 200
-    assert (await response.json())["checks"] == {"database": "ok", "broker": "ok"}
+    assert (await response.json())["checks"] == {"database": "ok", "broker": "ok", "smtp": "ok"}
 
 
 async def test_readyz_is_503_while_the_broker_is_unreachable(
@@ -362,7 +486,9 @@ async def test_readyz_is_503_while_the_broker_is_unreachable(
         response = await client.get("/readyz")
 
         assert response.status == 503
-        assert (await response.json())["checks"] == {"database": "ok", "broker": "unavailable"}
+        assert (await response.json())["checks"] == {
+            "database": "ok", "broker": "unavailable", "smtp": "ok"
+        }
 
 
 async def test_the_consumer_comes_back_after_a_broker_outage(
@@ -404,6 +530,10 @@ async def test_metrics_count_sent_mails_by_template(
     assert 'mailer_mails_sent_total{template="activation"} 2.0' in text
     assert 'mailer_mails_sent_total{template="password-reset"} 1.0' in text
     assert await metric(mailer, "mailer_send_duration_seconds_count", template="activation") == 2
+    for name in ("mailer_mails_retried", "mailer_mails_dead_lettered", "mailer_mails_expired",
+                 "mailer_duplicate_mails", "mailer_messages_in_flight"):
+        assert f"# HELP {name}" in text, name
+    assert await gauge(mailer, "mailer_messages_in_flight") == 0
 
 
 async def test_two_apps_in_one_process_keep_their_own_metrics(

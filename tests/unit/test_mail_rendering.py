@@ -1,24 +1,45 @@
-"""The mails as the customer reads them: wording, links, expiry, escaping (no I/O)."""
+"""The mails as the customer reads them: wording, links, expiry, escaping (no I/O).
+
+Every template in both languages is checked for its links, the escaping of hostile
+input and that its plain-text part says everything its HTML part does
+(`test_every_mail_*`); the wording of each mail is checked on its own below.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import email
+import email.policy
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from portal_mailer.config import MailerSettings
+from portal_mailer.mails import MailContext, NotMailable, plan_mails
 from portal_mailer.rendering import (
-    MailContext,
-    NotMailable,
+    RenderedMail,
     build_message,
     format_validity,
-    render_mail,
+    one_line,
+    render,
 )
-from portal_shared.events import Envelope, Event, Payload, RegistrationCreated, ResetRequested
+from portal_shared.events import (
+    AccountExists,
+    ContactRequested,
+    Envelope,
+    Event,
+    PasswordChanged,
+    Payload,
+    RegistrationCreated,
+    ResetRequested,
+)
 
 ACCOUNT = UUID("3f2b8a5e-0000-4000-8000-000000000001")
 TOKEN = "Zq3-_tOkEn" * 4 + "xyz"  # URL-safe, like auth's tokens
@@ -31,6 +52,15 @@ SENDER = "Kundenportal <no-reply@portal.example.de>"
 
 def utc(*fields: int) -> datetime:
     return datetime(*fields, tzinfo=UTC)
+
+
+def render_mails(event: Event, context: MailContext = CONTEXT) -> list[RenderedMail]:
+    return [render(mail) for mail in plan_mails(event, context)]
+
+
+def render_mail(event: Event, context: MailContext = CONTEXT) -> RenderedMail:
+    [mail] = render_mails(event, context)
+    return mail
 
 
 def flat(text: str) -> str:
@@ -67,6 +97,165 @@ def reset(locale: str = "de", last_name: str = "Mustermann", **overrides: object
     }
     fields.update(overrides)
     return event_of(ResetRequested(**fields), lifetime=timedelta(minutes=60))
+
+
+OCCURRED = utc(2026, 11, 24, 13, 30)  # 14:30 in Berlin
+CONTACT_ID = UUID("a53ba71a-0000-4000-8000-000000000004")
+
+
+def event_at(payload: Payload, occurred_at: datetime = OCCURRED) -> Event:
+    envelope = Envelope(
+        event_type=payload.event_type, schema_version=payload.schema_version,
+        occurred_at=occurred_at, correlation_id="test", payload=payload.model_dump(mode="json"),
+    )
+    return Event(envelope=envelope, payload=payload)
+
+
+def account_exists(locale: str = "de", last_name: str = "Mustermann") -> Event:
+    return event_at(AccountExists(
+        account_id=ACCOUNT, email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+    ))
+
+
+def password_changed(
+    locale: str = "de", last_name: str = "Mustermann", via: str = "reset"
+) -> Event:
+    return event_at(PasswordChanged(
+        account_id=ACCOUNT, email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+        changed_at=utc(2026, 7, 1, 10, 0), via=via,  # type: ignore[arg-type]
+    ))
+
+
+def contact(
+    locale: str = "de", name: str = "Max Mustermann", **overrides: object
+) -> Event:
+    fields: dict = {
+        "contact_id": CONTACT_ID, "name": name, "email": "max@example.de",
+        "customer_number": "10001", "subject": f"Frage zur Rechnung {name}",
+        "message": f"Guten Tag,\nich habe eine Frage von {name}.\n\nGruß", "locale": locale,
+    }
+    fields.update(overrides)
+    return event_at(ContactRequested(**fields))
+
+
+# --- every mail, both languages ------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script>"
+EVERY_EVENT: list[Callable[..., Event]] = [
+    registration, reset, account_exists, password_changed, contact
+]
+EXPECTED_LINKS = {
+    "activation": [f"{BASE}/aktivieren?token={TOKEN}"],
+    "password-reset": [f"{BASE}/passwort-zuruecksetzen?token={TOKEN}"],
+    "account-exists": [f"{BASE}/"],
+    "password-changed": [],
+    "contact-support": [],
+    "contact-confirmation": [],
+}
+_WEB_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def every_mail(locale: str, name: str = "Mustermann") -> list[RenderedMail]:
+    return [mail for make in EVERY_EVENT for mail in render_mails(make(locale, name))]
+
+
+class VisibleText(HTMLParser):
+    """What a reader sees of an HTML part, a web link shown as its address (as a
+    text-only mail client shows it), block elements on lines of their own."""
+
+    BLOCKS = frozenset({"p", "div", "br", "tr", "table", "li", "h1", "h2"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[str] = []
+        self._hidden = 0  # inside <head>
+        self._in_web_link = False
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self._hidden += 1
+        if tag in self.BLOCKS:
+            self._parts.append("\n")
+        if tag == "td":
+            self._parts.append(" ")
+        href = dict(attrs).get("href") or ""
+        if tag == "a" and href.startswith("http"):
+            self.links.append(href)
+            self._parts.append(f" {href} ")
+            self._in_web_link = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self._hidden -= 1
+        if tag == "a":
+            self._in_web_link = False
+        if tag in self.BLOCKS:
+            self._parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and not self._in_web_link:
+            self._parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return flat("".join(self._parts))
+
+    def sentences(self) -> list[str]:
+        """Lines and sentences, whitespace folded, closing punctuation dropped."""
+        pieces = re.split(r"\n|(?<=[.!?:;])\s+", "".join(self._parts))
+        return [s for p in pieces if (s := flat(p).rstrip(".!?:;,"))]
+
+
+def visible(html: str) -> VisibleText:
+    parser = VisibleText()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_mail_has_its_template_in_each_language(locale: str) -> None:
+    mails = every_mail(locale)
+
+    assert [mail.template for mail in mails] == list(EXPECTED_LINKS)
+    for mail, other in zip(mails, every_mail("en" if locale == "de" else "de"), strict=True):
+        assert mail.locale == locale
+        assert f'<html lang="{locale}">' in mail.html
+        assert mail.subject and "\n" not in mail.subject
+        assert mail.subject != other.subject, "the other language must have its own wording"
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_mail_links_to_exactly_the_right_portal_pages(locale: str) -> None:
+    for mail in every_mail(locale):
+        expected = EXPECTED_LINKS[mail.template]
+        assert list(dict.fromkeys(_WEB_LINK.findall(mail.text))) == expected, mail.template
+        assert visible(mail.html).links == expected, mail.template
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_mail_escapes_hostile_input_in_html(locale: str) -> None:
+    for mail in every_mail(locale, name=HOSTILE):
+        assert "<script>" not in mail.html, mail.template
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in mail.html, mail.template
+        # Plain text is not markup: the input appears as it was typed.
+        assert HOSTILE in mail.text, mail.template
+
+
+@pytest.mark.parametrize("name", ["Mustermann", HOSTILE])
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_mail_says_in_plain_text_everything_its_html_says(locale: str, name: str) -> None:
+    for mail in every_mail(locale, name):
+        text = flat(mail.text)
+        html = visible(mail.html)
+
+        missing = [sentence for sentence in html.sentences() if sentence not in text]
+
+        assert missing == [], f"{mail.template}.{locale}: only in the HTML part: {missing}"
+        assert len(html.sentences()) >= 5, "the comparison must have read the HTML"
+        for address in re.findall(r'href="mailto:([^"]+)"', mail.html):
+            assert address in text
 
 
 # --- activation --------------------------------------------------------------------
@@ -149,6 +338,139 @@ def test_reset_in_english() -> None:
     assert f"{BASE}/passwort-zuruecksetzen?token={TOKEN}" in mail.text
     assert "only valid for 1 hour (valid until 25 November 2026, 14:30 CET)." in text
     assert 'choose "forgot password" on the login page of the customer portal again' in text
+
+
+# --- account exists ------------------------------------------------------------------
+
+
+def test_account_exists_tells_the_owner_how_to_get_in_and_what_if_it_was_not_them() -> None:
+    [planned] = plan_mails(account_exists("de"), CONTEXT)
+    mail = render(planned)
+    text = flat(mail.text)
+
+    assert mail.to == "max@example.de"
+    assert mail.subject == "Registrierungsversuch mit Ihren Daten im Kundenportal"
+    assert "am 24.11.2026, 14:30 Uhr hat jemand versucht, sich mit Ihrer Kundennummer" in text
+    assert "Dann melden Sie sich bitte mit Ihrer E-Mail-Adresse und Ihrem Passwort" in text
+    assert "wählen Sie auf der Login-Seite „Passwort vergessen“" in text
+    assert "Waren Sie das nicht, können Sie diese E-Mail ignorieren." in text
+    # An answer ("that was not me") should reach a person.
+    assert mail.reply_to == "hilfe@portal.example.de"
+    assert "Ihre Antwort auf diese E-Mail erreicht unseren Kundenservice." in text
+    assert "Bitte antworten Sie nicht" not in text
+    assert planned.link_expires_at is None
+
+
+def test_account_exists_in_english() -> None:
+    text = flat(render_mail(account_exists("en")).text)
+
+    assert "On 24 November 2026, 14:30 CET, someone tried to register" in text
+    assert 'choose "forgot password" on the login page' in text
+    assert "If this was not you, you can ignore this e-mail." in text
+
+
+# --- password changed ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "via", "expected"),
+    [
+        ("de", "reset", "wurde am 01.07.2026, 12:00 Uhr geändert (über „Passwort vergessen“)."),
+        ("de", "change", "wurde am 01.07.2026, 12:00 Uhr geändert (in Ihrem Benutzerkonto)."),
+        ("en", "reset", 'was changed on 1 July 2026, 12:00 CEST (using "forgot password").'),
+        ("en", "change", "was changed on 1 July 2026, 12:00 CEST (in your user account)."),
+    ],
+)
+def test_password_changed_says_when_and_how(locale: str, via: str, expected: str) -> None:
+    mail = render_mail(password_changed(locale, via=via))
+
+    assert expected in flat(mail.text)
+    assert expected in visible(mail.html).text
+
+
+def test_password_changed_points_to_support_if_it_was_not_them() -> None:
+    mail = render_mail(password_changed("de"))
+    text = flat(mail.text)
+
+    assert mail.subject == "Ihr Passwort für das Kundenportal wurde geändert"
+    assert (
+        "Wenn Sie Ihr Passwort nicht geändert haben, wenden Sie sich bitte umgehend an "
+        "unseren Kundenservice unter hilfe@portal.example.de." in text
+    )
+    assert 'href="mailto:hilfe@portal.example.de"' in mail.html
+    assert mail.reply_to == "hilfe@portal.example.de"
+    english = flat(render_mail(password_changed("en")).text)
+    assert "If you did not change your password, please contact our customer service" in english
+
+
+# --- contact form --------------------------------------------------------------------
+
+
+def test_contact_request_goes_to_support_with_the_customer_as_reply_to() -> None:
+    support, _ = render_mails(contact("de"))
+    text = support.text
+
+    assert support.template == "contact-support"
+    assert support.to == "hilfe@portal.example.de"
+    assert support.reply_to == "Max Mustermann <max@example.de>"
+    assert support.subject == "Kontaktanfrage: Frage zur Rechnung Max Mustermann"
+    assert "Name: Max Mustermann" in text
+    assert "E-Mail-Adresse: max@example.de" in text
+    assert "Kundennummer: 10001" in text
+    assert "Eingegangen: 24.11.2026, 14:30 Uhr" in text
+    assert "Vorgangsnummer A53BA71A" in text
+    # The message as written, line breaks kept (HTML keeps them with pre-wrap).
+    assert "Guten Tag,\nich habe eine Frage von Max Mustermann.\n\nGruß" in text
+    assert "white-space:pre-wrap" in support.html
+
+
+def test_contact_receipt_goes_to_the_sender_and_repeats_nothing_they_wrote_but_the_name() -> None:
+    _, receipt = render_mails(contact("en", subject="Cheap pills", message="Visit spam.example"))
+
+    assert receipt.template == "contact-confirmation"
+    assert receipt.to == "max@example.de"
+    assert receipt.reply_to == "hilfe@portal.example.de"
+    assert receipt.subject == "Your message to our customer service has been received"
+    assert "Your reference number is A53BA71A." in flat(receipt.text)
+    for chosen_by_the_sender in ("Cheap pills", "spam.example"):
+        assert chosen_by_the_sender not in receipt.text + receipt.html + receipt.subject
+
+
+def test_contact_without_customer_number_says_so() -> None:
+    support, _ = render_mails(contact("de", customer_number=None))
+
+    assert "Kundennummer: nicht angegeben" in support.text
+
+
+def test_a_subject_with_line_breaks_cannot_add_headers() -> None:
+    support, _ = render_mails(contact("de", subject="Hallo\r\nBcc: everyone@example.de"))
+    message = received(build_message(support, SENDER, OCCURRED, EVENT_ID))
+
+    assert support.subject == "Kontaktanfrage: Hallo Bcc: everyone@example.de"
+    assert message["Bcc"] is None
+
+
+def test_a_long_subject_is_shortened() -> None:
+    support, _ = render_mails(contact("de", subject="x" * 500))
+
+    assert len(support.subject) < 150
+    assert support.subject.endswith("…")
+
+
+def test_an_address_that_cannot_be_a_header_leaves_reply_to_out_but_reaches_support() -> None:
+    support, _ = render_mails(contact("de", email="not an address"))
+
+    assert support.reply_to is None
+    assert "E-Mail-Adresse: not an address" in support.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a\r\nb\tc", "a b c"), ("  kurz  ", "kurz"), ("abcdefghij", "abcdefghij"),
+     ("abcdefghijk", "abcdefghi…")],
+)
+def test_one_line(text: str, expected: str) -> None:
+    assert one_line(text, 10) == expected
 
 
 # --- links -------------------------------------------------------------------------
@@ -256,18 +578,28 @@ def test_validity_phrase(lifetime: timedelta, locale: str, expected: str | None)
 # --- the MIME message --------------------------------------------------------------
 
 
+EVENT_ID = UUID("9b0c6a1e-0000-4000-8000-000000000002")
+
+
+def received(message: Message) -> EmailMessage:
+    """The message as a mail client reads it: serialised, then parsed."""
+    return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)  # type: ignore[return-value]
+
+
 def test_message_is_multipart_alternative_with_the_needed_headers_only() -> None:
     now = datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
-    mail = render_mail(registration(), CONTEXT)
-    message = build_message(mail, SENDER, now)
+    mail = render_mail(registration())
+    message = received(build_message(mail, SENDER, now, EVENT_ID))
 
     assert message.get_content_type() == "multipart/alternative"
     assert message["From"] == SENDER
     assert message["To"] == "max@example.de"
+    assert message["Reply-To"] is None
     assert message["Subject"] == mail.subject
     assert parsedate_to_datetime(message["Date"]) == now
-    assert message["Message-ID"].endswith("@portal.example.de>")
+    assert message["Message-ID"].strip() == f"<{EVENT_ID}.activation@portal.example.de>"
     assert message["Content-Language"] == "de"
+    assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_body(("plain",)).get_content() == mail.text  # type: ignore[union-attr]
     assert message.get_body(("html",)).get_content() == mail.html  # type: ignore[union-attr]
     # Nothing more personal than the address the mail goes to.
@@ -276,17 +608,51 @@ def test_message_is_multipart_alternative_with_the_needed_headers_only() -> None
     assert str(ACCOUNT) not in raw
 
 
-def test_each_message_gets_its_own_message_id() -> None:
-    mail = render_mail(registration(), CONTEXT)
-    now = datetime(2026, 11, 24, tzinfo=UTC)
+def test_non_ascii_names_and_subjects_are_encoded_and_read_back_intact() -> None:
+    support, _ = render_mails(contact("de", name="Jürgen Müller-Lüdenscheidt"))
+    sender = "Kundenportal Süd <no-reply@portal.example.de>"
 
-    first, second = build_message(mail, SENDER, now), build_message(mail, SENDER, now)
-    assert first["Message-ID"] != second["Message-ID"]
+    raw = build_message(support, sender, OCCURRED, EVENT_ID).as_bytes()
+    message = received(build_message(support, sender, OCCURRED, EVENT_ID))
+
+    assert raw.isascii(), "headers and bodies travel as 7-bit"
+    assert message["From"] == sender
+    assert message["Reply-To"] == "Jürgen Müller-Lüdenscheidt <max@example.de>"
+    assert message["Subject"] == "Kontaktanfrage: Frage zur Rechnung Jürgen Müller-Lüdenscheidt"
+    assert "Name: Jürgen Müller-Lüdenscheidt" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("to", ["max@example.de\r\nBcc: all@example.de", "max@example.de\nX: y"])
+def test_a_line_break_in_an_address_cannot_add_a_header(to: str) -> None:
+    mail = dataclasses.replace(render_mail(registration()), to=to)
+
+    with pytest.raises(ValueError, match="not a mail address|line break"):
+        build_message(mail, SENDER, OCCURRED, EVENT_ID)
+
+
+def test_a_mail_keeps_its_message_id_across_sends_and_other_mails_get_their_own() -> None:
+    # A resend (the crash window) carries the same Message-ID, so mailbox providers that
+    # deduplicate show it once; every other mail is distinct.
+    support, receipt = render_mails(contact())
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    other_event = UUID("9b0c6a1e-0000-4000-8000-000000000003")
+
+    first = build_message(support, SENDER, now, EVENT_ID)["Message-ID"]
+    assert build_message(support, SENDER, now + timedelta(minutes=5), EVENT_ID)["Message-ID"] == first
+    assert build_message(receipt, SENDER, now, EVENT_ID)["Message-ID"] != first
+    assert build_message(support, SENDER, now, other_event)["Message-ID"] != first
+
+
+class Unmailed(Payload):
+    event_type = "something-else"
+    schema_version = 1
+    routing_key = "auth.something-else"
 
 
 def test_an_event_without_a_mail_is_refused() -> None:
-    event = registration()
-    other = Envelope(**{**event.envelope.model_dump(), "event_type": "something-else"})
+    envelope = Envelope(
+        event_type="something-else", schema_version=1, correlation_id="test", payload={}
+    )
 
     with pytest.raises(NotMailable):
-        render_mail(Event(envelope=other, payload=event.payload), CONTEXT)
+        plan_mails(Event(envelope=envelope, payload=Unmailed()), CONTEXT)

@@ -1,12 +1,25 @@
-"""The mailer's small decisions: settings it accepts, SMTP errors it retries or gives up on."""
+"""The mailer's small decisions: settings it accepts, SMTP errors it retries or gives up on,
+how long it waits before a retry, which links are too old to mail, what a dead letter says."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
 import aiosmtplib
+import asyncpg
 import pytest
 
 from portal_mailer.config import MailerSettings, get_settings
+from portal_mailer.dead_letters import DeadLetter, describe, format_table, original_route
+from portal_mailer.delivery import GiveUp, RenderFailed, Retry, after_failure, failure_detail
+from portal_mailer.mails import PlannedMail, link_expired
+from portal_mailer.retry import ATTEMPTS_HEADER, RetryPolicy, attempt_of
 from portal_mailer.smtp import PermanentSmtpError, TransientSmtpError, classify, client_options
+from portal_mailer.topology import owned_queue_names, retry_queue_name
 from portal_shared import topology
 from portal_shared.settings import ConfigurationError
 
@@ -138,3 +151,209 @@ def test_smtp_credentials_and_timeout_are_passed_on() -> None:
     assert options["password"] == "geheim"
     assert options["timeout"] == 7
     assert client_options(MailerSettings())["password"] is None
+
+
+# --- retries -----------------------------------------------------------------------
+
+
+def test_retry_defaults_grow_fivefold_and_allow_six_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in MailerSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    policy = RetryPolicy.from_settings(MailerSettings())
+
+    assert policy.max_attempts == 6
+    assert [policy.delay_after(attempt) for attempt in range(1, 6)] == [5, 25, 125, 625, 3125]
+
+
+@pytest.mark.parametrize("text", ["0.2,0.4, 0.8", "[0.2, 0.4, 0.8]"])
+def test_retry_delays_are_read_as_a_list_or_json(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setenv("MAILER_RETRY_DELAYS_SECONDS", text)
+    monkeypatch.setenv("MAILER_MAX_ATTEMPTS", "3")
+
+    settings = get_settings()
+
+    assert settings.mailer_retry_delays_seconds == (0.2, 0.4, 0.8)
+    assert settings.mailer_max_attempts == 3
+
+
+@pytest.mark.parametrize("text", ["", "0", "-1,5", "5,abc", "[]", "1,2,3,4,5,6,7,8,9,10,11"])
+def test_unusable_retry_delays_stop_the_start(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("MAILER_RETRY_DELAYS_SECONDS", text)
+
+    with pytest.raises(ConfigurationError, match="MAILER_RETRY_DELAYS_SECONDS"):
+        get_settings()
+
+
+def test_the_last_delay_repeats_until_the_attempts_are_used_up() -> None:
+    policy = RetryPolicy(delays=(1, 10), max_attempts=5)
+
+    assert [policy.delay_after(attempt) for attempt in (1, 2, 3, 4)] == [1, 10, 10, 10]
+    assert [policy.gives_up_after(attempt) for attempt in (1, 4, 5)] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("headers", "attempt"),
+    [
+        (None, 1),
+        ({}, 1),
+        ({ATTEMPTS_HEADER: 0}, 1),
+        ({ATTEMPTS_HEADER: 2}, 3),
+        # Hand-made or damaged headers count as a first attempt instead of failing.
+        ({ATTEMPTS_HEADER: "2"}, 1),
+        ({ATTEMPTS_HEADER: -4}, 1),
+        ({ATTEMPTS_HEADER: True}, 1),
+    ],
+)
+def test_attempt_number_comes_from_the_header(headers: dict | None, attempt: int) -> None:
+    assert attempt_of(headers) == attempt
+
+
+POLICY = RetryPolicy(delays=(0.5, 2.0), max_attempts=3)
+
+
+@pytest.mark.parametrize(
+    ("error", "attempt", "decision"),
+    [
+        (TransientSmtpError("SMTPDataError 451"), 1, Retry(0.5)),
+        (TransientSmtpError("connect: ConnectionRefusedError"), 2, Retry(2.0)),
+        (ConnectionRefusedError(), 1, Retry(0.5)),  # the database, for instance
+        (TransientSmtpError("SMTPDataError 451"), 3, GiveUp("retries_exhausted")),
+        (PermanentSmtpError("recipient refused 550"), 1, GiveUp("smtp_permanent")),
+        (RenderFailed("KeyError"), 1, GiveUp("render_failed")),
+    ],
+    ids=["4xx", "unreachable", "database", "last-attempt", "5xx", "render"],
+)
+def test_what_follows_a_failed_mail(error: Exception, attempt: int, decision: object) -> None:
+    assert after_failure(error, attempt, POLICY) == decision
+
+
+def test_failure_details_name_the_error_not_the_server_text() -> None:
+    assert failure_detail(classify(aiosmtplib.SMTPDataError(451, "busy, max@example.de"))) == (
+        "SMTPDataError 451"
+    )
+    assert failure_detail(OSError("secret path")) == "OSError"
+    database_error = asyncpg.UniqueViolationError("duplicate key")
+    database_error.detail = "Key (email)=(max@example.de) already exists."  # type: ignore[attr-defined]
+    assert failure_detail(database_error) == "UniqueViolationError"
+    assert failure_detail(RenderFailed("UndefinedError")) == "render: UndefinedError"
+
+
+# --- expiry ------------------------------------------------------------------------
+
+
+def planned(link_expires_at: datetime | None) -> PlannedMail:
+    return PlannedMail("activation", "de", "max@example.de", {}, link_expires_at=link_expires_at)
+
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "expired"),
+    [
+        (NOW + timedelta(seconds=1), False),
+        (NOW, True),
+        (NOW - timedelta(hours=1), True),
+        (None, False),  # notices without a link never expire
+    ],
+)
+def test_a_link_that_no_longer_works_is_not_mailed(
+    expires_at: datetime | None, expired: bool
+) -> None:
+    assert link_expired(planned(expires_at), NOW) is expired
+
+
+# --- topology and dead letters -----------------------------------------------------
+
+
+def test_every_retry_delay_gets_a_queue_named_after_it() -> None:
+    settings = MailerSettings(
+        mailer_queue="mailer.events", mailer_retry_delays_seconds=(0.25, 5, 5, 60)  # type: ignore[arg-type]
+    )
+
+    assert retry_queue_name("mailer.events", 0.25) == "mailer.events.retry.250ms"
+    assert owned_queue_names(settings) == [
+        "mailer.events", "mailer.dead-letters",
+        "mailer.events.retry.250ms", "mailer.events.retry.5000ms", "mailer.events.retry.60000ms",
+    ]
+
+
+def stored(body: bytes, headers: dict, message_id: str | None = "m-1", **more: object) -> Any:
+    """The parts of a message from the dead-letter queue that `describe` reads."""
+    return SimpleNamespace(
+        body=body, headers=headers, message_id=message_id, timestamp=more.get("timestamp"),
+        exchange=more.get("exchange", ""), routing_key=more.get("routing_key", ""),
+    )
+
+
+TOKEN_BODY = json.dumps({
+    "event_id": "3f2b8a5e-0000-4000-8000-000000000001", "event_type": "registration-created",
+    "payload": {"email": "max@example.de", "activation_token": "SECRET-TOKEN"},
+}).encode()
+
+
+def test_a_dead_letter_written_by_the_mailer_is_described_by_its_headers() -> None:
+    when = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    letter = describe(stored(
+        TOKEN_BODY, {"x-death-reason": "smtp_permanent", "x-death-detail": "recipient refused 550"},
+        timestamp=when,
+    ))
+
+    assert letter == DeadLetter("m-1", "registration-created", "smtp_permanent",
+                                "recipient refused 550", when)
+
+
+def test_a_dead_letter_written_by_the_broker_is_described_by_x_death() -> None:
+    when = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    death = {"reason": "delivery_limit", "time": when, "exchange": "portal.events",
+             "routing-keys": ["auth.registration-created"], "queue": "mailer.events"}
+    message = stored(TOKEN_BODY, {"x-death": [death]}, message_id=None,
+                     exchange="portal.dead-letters", routing_key="mailer.events")
+
+    letter = describe(message)
+
+    assert (letter.id, letter.reason, letter.dead_lettered_at) == (
+        "3f2b8a5e-0000-4000-8000-000000000001", "delivery_limit", when
+    )
+    assert original_route(message) == {
+        "x-original-exchange": "portal.events",
+        "x-original-routing-key": "auth.registration-created",
+    }
+
+
+def test_a_body_that_is_not_json_is_still_listed() -> None:
+    letter = describe(stored(b"\xff not json", {"x-death-reason": "malformed"}, message_id=None))
+
+    assert (letter.id, letter.event_type, letter.reason) == ("-", "-", "malformed")
+
+
+def test_the_listing_shows_no_token_address_or_body() -> None:
+    letters = [describe(stored(TOKEN_BODY, {"x-death-reason": "retries_exhausted",
+                                            "x-death-detail": "SMTPDataError 451"}))]
+
+    table = format_table(letters)
+
+    assert table.splitlines()[0].split() == ["ID", "EVENT", "TYPE", "REASON", "DEAD-LETTERED",
+                                             "AT", "DETAIL"]
+    assert "m-1" in table and "retries_exhausted" in table and "SMTPDataError 451" in table
+    assert "SECRET-TOKEN" not in table
+    assert "max@example.de" not in table
+
+
+def test_a_private_ca_file_is_used_to_verify_the_smtp_server(tmp_path: Path) -> None:
+    ca = tmp_path / "relay-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+
+    assert client_options(MailerSettings(smtp_ca_file=ca))["cert_bundle"] == str(ca)  # type: ignore[arg-type]
+    assert client_options(MailerSettings())["cert_bundle"] is None
+
+
+def test_a_missing_ca_file_stops_the_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SMTP_CA_FILE", str(tmp_path / "missing.pem"))
+
+    with pytest.raises(ConfigurationError, match="SMTP_CA_FILE"):
+        get_settings()

@@ -3,6 +3,10 @@
 Used by `make dev` (unless SMTP_HOST points at a real server) and by the tests, which
 wait on `MailSink.wait_for` instead of sleeping. Each mail can also be written to a
 folder as `.eml` and its links printed, so a developer can click the activation link.
+
+It can also misbehave on cue, like real mail servers do: answer with an error (`451`
+"try again later", `550` "no such user") or hang up instead of accepting a mail
+(`inject(Fault(...))`), and take its time over each mail (`delay_seconds`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -31,8 +37,14 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 class Mail:
     mail_from: str
     recipients: tuple[str, ...]
-    message: EmailMessage
+    content: bytes  # as received
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        # Parsed when first looked at: parsing costs more than receiving, and a
+        # benchmark's sink looks at none of its thousands of mails.
+        return email.message_from_bytes(self.content, policy=email.policy.default)  # type: ignore[return-value]
 
     @property
     def subject(self) -> str:
@@ -55,15 +67,76 @@ class Mail:
         return list(dict.fromkeys(_LINK.findall(self.text)))
 
 
+@dataclass
+class Fault:
+    """Instead of accepting, answer `reply` (e.g. "451 4.3.0 Try again later") or, with
+    `drop`, close the connection without a word.
+
+    At "data" (the default) the whole mail is refused after its content was sent; at
+    "rcpt" the recipient is. `recipient` limits the fault to mails to that address;
+    `times` is how many mails it affects (None: until `clear_faults`).
+    """
+
+    reply: str | None = None
+    drop: bool = False
+    at: Literal["rcpt", "data"] = "data"
+    recipient: str | None = None
+    times: int | None = 1
+
+    def __post_init__(self) -> None:
+        if (self.reply is None) == (not self.drop):
+            raise ValueError("a fault either replies or drops the connection")
+        if self.reply is not None and not re.match(r"^[45]\d\d ", self.reply):
+            raise ValueError("a fault's reply is an SMTP error: '4xx text' or '5xx text'")
+
+    def applies_to(self, recipients: list[str]) -> bool:
+        wanted = self.recipient
+        return wanted is None or wanted.lower() in (r.lower() for r in recipients)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A mail (or recipient) the sink refused because of a fault."""
+
+    recipients: tuple[str, ...]
+    answer: str  # the reply sent, or "dropped"
+    at: str
+
+
 class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        fault = self._sink._take_fault("rcpt", [address])
+        if fault is not None:
+            return self._misbehave(server, fault, [address], "rcpt")
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        mail = Mail(envelope.mail_from, tuple(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+        if self._sink.delay_seconds > 0:
+            await asyncio.sleep(self._sink.delay_seconds)
+        recipients = list(envelope.rcpt_tos)
+        fault = self._sink._take_fault("data", recipients)
+        if fault is not None:
+            return self._misbehave(server, fault, recipients, "data")
+        content = envelope.content
+        assert isinstance(content, bytes)  # decode_data is off
+        mail = Mail(envelope.mail_from or "", tuple(recipients), content)
         self._sink.receive(mail)
         return "250 Message accepted for delivery"
+
+    def _misbehave(self, server: SMTP, fault: Fault, recipients: list[str], at: str) -> str:
+        self._sink._refused(Refusal(tuple(recipients), fault.reply or "dropped", at))
+        if fault.drop and server.transport is not None:
+            # abort(), not close(): no reply reaches the client, as when a server dies.
+            server.transport.abort()
+            return "421 closing"  # written to a closed transport: never seen
+        assert fault.reply is not None
+        return fault.reply
 
 
 class MailSink:
@@ -73,12 +146,18 @@ class MailSink:
         port: int = 0,
         folder: Path | None = None,
         on_mail: Callable[[Mail], None] | None = None,
+        delay_seconds: float = 0.0,
     ) -> None:
         self._controller = Controller(_Handler(self), hostname=host, port=port or free_port(host))
         self._folder = folder
         self._on_mail = on_mail
         self._mails: list[Mail] = []
+        self._faults: list[Fault] = []
+        self._refusals: list[Refusal] = []
         self._changed = threading.Condition()
+        # How long the server takes over each mail before answering (all sessions wait
+        # in parallel, as with a real server that scans or relays each mail).
+        self.delay_seconds = delay_seconds
 
     @property
     def host(self) -> str:
@@ -99,7 +178,7 @@ class MailSink:
         if self._folder is not None:
             self._folder.mkdir(parents=True, exist_ok=True)
             name = f"{time.time_ns()}.eml"
-            (self._folder / name).write_bytes(mail.message.as_bytes())
+            (self._folder / name).write_bytes(mail.content)
         with self._changed:
             self._mails.append(mail)
             self._changed.notify_all()
@@ -110,6 +189,47 @@ class MailSink:
     def mails(self) -> list[Mail]:
         with self._changed:
             return list(self._mails)
+
+    def inject(self, fault: Fault) -> Fault:
+        """Misbehave as `fault` says for the next matching mails; returns it."""
+        with self._changed:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._changed:
+            self._faults.clear()
+
+    @property
+    def refusals(self) -> list[Refusal]:
+        with self._changed:
+            return list(self._refusals)
+
+    def _take_fault(self, at: str, recipients: list[str]) -> Fault | None:
+        with self._changed:
+            for fault in self._faults:
+                if fault.at == at and fault.applies_to(recipients):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _refused(self, refusal: Refusal) -> None:
+        with self._changed:
+            self._refusals.append(refusal)
+            self._changed.notify_all()
+
+    def wait_for_refusals_sync(self, count: int, timeout: float) -> list[Refusal]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._refusals) >= count, timeout):
+                raise TimeoutError(f"{len(self._refusals)} of {count} refusals within {timeout}s")
+            return list(self._refusals)
+
+    async def wait_for_refusals(self, count: int, timeout: float = 10) -> list[Refusal]:
+        """Wait until the sink has refused `count` mails (or recipients) in all."""
+        return await asyncio.to_thread(self.wait_for_refusals_sync, count, timeout)
 
     def to(self, address: str) -> list[Mail]:
         return [m for m in self.mails if address.lower() in (r.lower() for r in m.recipients)]
@@ -146,8 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--folder", type=Path, default=Path("var/mails"))
+    parser.add_argument("--delay-ms", type=int, default=0, help="wait this long over each mail")
+    parser.add_argument(
+        "--refuse", metavar="REPLY",
+        help='answer every mail with this error instead, e.g. "451 4.3.0 Try again later"',
+    )
     args = parser.parse_args(argv)
-    sink = MailSink(args.host, args.port, args.folder, on_mail=print_mail).start()
+    sink = MailSink(
+        args.host, args.port, args.folder, on_mail=print_mail, delay_seconds=args.delay_ms / 1000
+    ).start()
+    if args.refuse:
+        sink.inject(Fault(reply=args.refuse, times=None))
     print(f"mail sink listening on {sink.host}:{sink.port}, storing mails in {args.folder}/", flush=True)
     try:
         threading.Event().wait()

@@ -1,6 +1,10 @@
-"""Kundenportal mailer: turns events from the broker into mails, each event at most once.
+"""Kundenportal mailer: turns events from the broker into mails, each mail at most once
+(but for the window the README describes).
 
-`consumer` takes events off the mailer queue, `rendering` makes the mail (pure), `smtp`
-sends it, `repository` remembers which events were mailed; `app` wires them together
-behind health and metrics endpoints.
+`consumer` takes messages off the mailer queue and hands each to `delivery`, which
+decodes it, asks `mails` which mails the event leads to, has `rendering` write them,
+sends them through `smtp` while `repository` records them, and settles the message
+(`settlement`): acknowledged, delayed for a retry (`retry`, `topology`) or
+dead-lettered (`dead_letters`, which also lists and replays them). `app` wires these
+together behind health and metrics endpoints; `cli` is the command line.
 """

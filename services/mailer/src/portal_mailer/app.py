@@ -14,9 +14,10 @@ from aiohttp import web
 
 from portal_mailer.config import SCHEMA, MailerSettings
 from portal_mailer.consumer import MailConsumer
-from portal_mailer.keys import CONSUMER, METRICS, POOL, SETTINGS, SMTP
+from portal_mailer.delivery import MailDelivery
+from portal_mailer.keys import CONSUMER, METRICS, POOL, SETTINGS, SMTP, SMTP_READINESS
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.smtp import SmtpPool
+from portal_mailer.smtp import SmtpPool, SmtpReadiness
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.web import new_application
@@ -31,7 +32,9 @@ def create_app(settings: MailerSettings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_smtp)
     app.cleanup_ctx.append(_consumer)
-    add_health_routes(app, {"database": _check_database, "broker": _check_broker})
+    add_health_routes(
+        app, {"database": _check_database, "broker": _check_broker, "smtp": _check_smtp}
+    )
     app.router.add_get("/metrics", app[METRICS].handle)
     return app
 
@@ -49,12 +52,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _smtp(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[SMTP] = SmtpPool(settings, size=settings.mailer_concurrency)
+    app[SMTP_READINESS] = SmtpReadiness(settings, app[SMTP])
     yield
     await app[SMTP].close()
 
 
 async def _consumer(app: web.Application) -> AsyncIterator[None]:
-    consumer = MailConsumer(app[SETTINGS], app[POOL], app[SMTP], app[METRICS])
+    delivery = MailDelivery(app[SETTINGS], app[POOL], app[SMTP], app[METRICS])
+    consumer = MailConsumer(app[SETTINGS], delivery, app[METRICS])
     app[CONSUMER] = consumer
     task = asyncio.create_task(consumer.run(), name="mail-consumer")
     yield
@@ -75,3 +80,7 @@ async def _check_database(app: web.Application) -> None:
 async def _check_broker(app: web.Application) -> None:
     if not app[CONSUMER].consuming:
         raise ConnectionError("the mail consumer is not consuming from the broker")
+
+
+async def _check_smtp(app: web.Application) -> None:
+    await app[SMTP_READINESS].check()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator
+from pydantic import Field, FilePath, HttpUrl, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from portal_shared import topology
 from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
 SCHEMA = "mailer"
+MAX_RETRY_QUEUES = 10
 
 
 class MailerSettings(CommonSettings):
@@ -22,11 +25,20 @@ class MailerSettings(CommonSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = Field(15, gt=0, le=300)
+    # CA certificates (PEM) to verify the SMTP server with, for relays whose certificate
+    # a private CA signed; unset: the system's trusted CAs.
+    smtp_ca_file: FilePath | None = None
     mail_from: str = Field("Kundenportal <no-reply@kundenportal.example>", min_length=3)
     support_email: str = Field("support@kundenportal.example", min_length=3)
     portal_base_url: HttpUrl = HttpUrl("http://localhost:8080")
     mail_timezone: str = "Europe/Berlin"
     mailer_concurrency: int = Field(8, ge=1, le=256)
+    # Transient failures (SMTP 4xx, unreachable server or database) are retried this many
+    # times in all, first try included; then the message is dead-lettered.
+    mailer_max_attempts: int = Field(6, ge=1, le=100)
+    # The pause before each retry (the last one repeats); each value is a delay queue.
+    # Five times longer each time: a blip is retried in seconds, an outage gets an hour.
+    mailer_retry_delays_seconds: Annotated[tuple[float, ...], NoDecode] = (5, 25, 125, 625, 3125)
     mailer_queue: str = Field(topology.MAILER_QUEUE, min_length=1)
     mailer_dead_letter_queue: str = Field(topology.MAILER_DEAD_LETTER_QUEUE, min_length=1)
     dead_letter_exchange: str = Field(topology.DEAD_LETTER_EXCHANGE, min_length=1)
@@ -38,6 +50,26 @@ class MailerSettings(CommonSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a known time zone name (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("mailer_retry_delays_seconds", mode="before")
+    @classmethod
+    def _delays_from_text(cls, value: object) -> object:
+        # "5,25,125" reads better in a compose file than JSON; both are accepted.
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("mailer_retry_delays_seconds")
+    @classmethod
+    def _usable_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value:
+            raise ValueError("needs at least one delay, e.g. 5,25,125")
+        if any(not 0.01 <= delay <= 86400 for delay in value):
+            raise ValueError("each delay must be between 0.01 and 86400 seconds")
+        if len(set(value)) > MAX_RETRY_QUEUES:
+            raise ValueError(f"at most {MAX_RETRY_QUEUES} different delays (one queue each)")
         return value
 
     @field_validator("mail_from")

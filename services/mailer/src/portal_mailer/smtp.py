@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
@@ -21,6 +20,12 @@ from portal_mailer.config import MailerSettings
 # A connection idle for longer than this is probed with NOOP before use: servers close
 # idle sessions, and finding out during MAIL FROM would fail an otherwise good mail.
 IDLE_PROBE_SECONDS = 20.0
+# Readiness: a mail accepted this recently proves the server answers; otherwise a probe
+# (connect, NOOP, QUIT) is made, and its result kept this long, so frequent /readyz
+# calls do not each open a session.
+READINESS_FRESH_SECONDS = 5.0
+# Below the shared readiness check's own deadline, so a hung server reads as "down".
+READINESS_PROBE_TIMEOUT_SECONDS = 1.5
 
 
 class SmtpError(Exception):
@@ -49,6 +54,7 @@ def client_options(settings: MailerSettings) -> dict[str, Any]:
         "use_tls": settings.smtp_security == "tls",
         # False, not None, for "none": aiosmtplib would otherwise upgrade when offered.
         "start_tls": settings.smtp_security == "starttls",
+        "cert_bundle": str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
     }
 
 
@@ -57,7 +63,7 @@ class SmtpConnection:
         self._client = aiosmtplib.SMTP(**client_options(settings))
         self._last_used = 0.0
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         try:
             await self._connect_if_needed()
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -66,7 +72,7 @@ class SmtpConnection:
             self._client.close()
             raise TransientSmtpError(f"connect: {_describe(exc)}") from exc
         try:
-            await self._client.send_message(message)
+            await self._client.sendmail(sender, recipients, message)
         except Exception as exc:
             error = classify(exc)
             if isinstance(error, TransientSmtpError):
@@ -124,13 +130,52 @@ class SmtpPool:
         self._idle: asyncio.LifoQueue[SmtpConnection] = asyncio.LifoQueue()
         for connection in self._connections:
             self._idle.put_nowait(connection)
+        self.last_accepted = -float("inf")  # time.monotonic() of the last accepted mail
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """Hand one serialised mail to the server, with an explicit envelope (the
+        headers are not parsed again for it)."""
         connection = await self._idle.get()
         try:
-            await connection.send(message)
+            await connection.send(sender, recipients, message)
+            self.last_accepted = time.monotonic()
         finally:
             self._idle.put_nowait(connection)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self._connections))
+
+
+class SmtpReadiness:
+    """Whether the SMTP server answers, cheaply: see READINESS_FRESH_SECONDS."""
+
+    def __init__(self, settings: MailerSettings, pool: SmtpPool) -> None:
+        self._options = client_options(settings) | {"timeout": READINESS_PROBE_TIMEOUT_SECONDS}
+        self._pool = pool
+        self._probed_at = -float("inf")
+        self._probe_error: SmtpError | None = None
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> None:
+        """Returns when the server answers; raises TransientSmtpError when it does not."""
+        async with self._lock:
+            now = time.monotonic()
+            if now - self._pool.last_accepted < READINESS_FRESH_SECONDS:
+                return
+            if now - self._probed_at >= READINESS_FRESH_SECONDS:
+                self._probe_error = await self._probe()
+                self._probed_at = time.monotonic()
+            if self._probe_error is not None:
+                raise self._probe_error
+
+    async def _probe(self) -> SmtpError | None:
+        client = aiosmtplib.SMTP(**self._options)
+        try:
+            await client.connect()
+            await client.noop()
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return TransientSmtpError(f"probe: {_describe(exc)}")
+        finally:
+            client.close()
+        return None

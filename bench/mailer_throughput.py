@@ -1,0 +1,249 @@
+"""Mailer throughput, end to end, against a bare aiosmtplib loop measured in the same run.
+
+    .venv/bin/python bench/mailer_throughput.py [--events N]
+
+Measured: mails per second from the first event published (persistent, confirmed, as
+auth's outbox relay publishes) until the SMTP sink (aiosmtpd, a process of its own) has
+accepted the last mail. The mailer runs as `portal-mailer serve` child processes, with
+its production logging (INFO, JSON, to a file).
+
+Baseline: the same rendered mails sent to the same sink by a bare aiosmtplib loop with
+the same number of connections, one mail per connection at a time, no broker, no
+database. The ratio mailer/baseline is what the mailer's guarantees cost.
+
+Two sinks: one that accepts at once (the costs of the mailer itself show), and one that
+takes 50 ms per mail like a relay that scans mail (then throughput should grow nearly
+linearly with replicas × concurrency, up to connections / 50 ms).
+
+Every run checks that each event was mailed exactly once. The benchmark creates its own
+database and queue names and removes them afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import aiosmtplib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mailer_sink import SinkProcess
+from mailer_stack import Publisher, Stack, bench_stack, replicas
+
+from portal_mailer.mails import MailContext, plan_mails
+from portal_mailer.rendering import build_message, envelope_sender, render, serialize
+from portal_shared.events import Event, RegistrationCreated, new_event
+
+SLOW_SINK_SECONDS = 0.05
+ROUNDS_ON_THE_SLOW_SINK = 40  # mails per connection: runs of about two seconds
+DEADLINE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    sink_delay: float
+    replicas: int
+    concurrency: int  # per replica
+    events: int
+
+    @property
+    def connections(self) -> int:
+        return self.replicas * self.concurrency
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: Scenario
+    baseline: float  # mails/s
+    mailer: float
+
+    @property
+    def ratio(self) -> float:
+        return self.mailer / self.baseline
+
+
+def registrations(count: int, run: str) -> list[Event]:
+    expires = datetime.now(UTC) + timedelta(hours=24)
+    return [
+        new_event(
+            RegistrationCreated(
+                account_id=uuid4(), customer_number=f"{10000 + i}",
+                email=f"{run}-{i}@bench.example", last_name="Mustermann",
+                activation_token=uuid4().hex + uuid4().hex, expires_at=expires,
+            ),
+            correlation_id="bench",
+        )
+        for i in range(count)
+    ]
+
+
+async def wait_for_mails(sink: SinkProcess, count: int) -> float:
+    """The moment the sink accepted mail number `count` (its own clock)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while sink.accepted < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{sink.accepted} of {count} mails arrived")
+        await asyncio.sleep(0.01)  # polls a counter; the end time is the sink's own
+    return sink.last_arrival
+
+
+def check_exactly_once(sink: SinkProcess, count: int, what: str) -> None:
+    if sink.accepted != count or sink.distinct != count:
+        raise AssertionError(
+            f"{what}: {sink.accepted} mails to {sink.distinct} recipients for {count} events"
+        )
+
+
+# --- the baseline ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    sender: str
+    recipient: str
+    raw: bytes
+
+
+async def bare_loop(messages: list[Outgoing], sink: SinkProcess, connections: int) -> float:
+    """Send `messages` over `connections` reused SMTP connections; mails/s."""
+    pending = iter(messages)
+
+    async def worker() -> None:
+        client = aiosmtplib.SMTP(hostname=sink.host, port=sink.port, timeout=30)
+        await client.connect()
+        try:
+            for message in pending:  # shared iterator: each message taken once
+                await client.sendmail(message.sender, [message.recipient], message.raw)
+        finally:
+            await client.quit()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    finished = await wait_for_mails(sink, len(messages))
+    return len(messages) / (finished - started)
+
+
+def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
+    """The mails the mailer would send for `events`, rendered by the mailer's own code."""
+    settings = stack.settings()
+    context = MailContext.from_settings(settings)
+    now = datetime.now(UTC)
+    return [
+        Outgoing(
+            envelope_sender(settings.mail_from), mail.to,
+            serialize(build_message(render(mail), settings.mail_from, now, event.event_id)),
+        )
+        for event in events for mail in plan_mails(event, context)
+    ]
+
+
+# --- the mailer ------------------------------------------------------------------------
+
+
+async def mailer_run(stack: Stack, scenario: Scenario, sink: SinkProcess, run: str) -> float:
+    settings = stack.settings(mailer_concurrency=scenario.concurrency)
+    smtp = (sink.host, sink.port)
+    async with replicas(scenario.replicas, settings, stack.log_dir, smtp), Publisher(settings) as bus:
+        warm_up = registrations(2 * scenario.connections, f"{run}-warm")
+        await bus.publish(warm_up)
+        await wait_for_mails(sink, len(warm_up))
+
+        events = registrations(scenario.events, run)
+        started = time.monotonic()
+        await bus.publish(events)
+        finished = await wait_for_mails(sink, len(warm_up) + len(events))
+    check_exactly_once(sink, len(warm_up) + len(events), f"mailer {run}")
+    return len(events) / (finished - started)
+
+
+async def measure(stack: Stack, scenario: Scenario) -> Result:
+    run = f"r{scenario.replicas}c{scenario.concurrency}d{int(scenario.sink_delay * 1000)}"
+    with SinkProcess(scenario.sink_delay) as sink:
+        warm_up = rendered(registrations(2 * scenario.connections, f"{run}-bare-warm"), stack)
+        await bare_loop(warm_up, sink, scenario.connections)
+    with SinkProcess(scenario.sink_delay) as sink:
+        messages = rendered(registrations(scenario.events, f"{run}-bare"), stack)
+        baseline = await bare_loop(messages, sink, scenario.connections)
+        check_exactly_once(sink, len(messages), f"baseline {run}")
+    with SinkProcess(scenario.sink_delay) as sink:
+        mailer = await mailer_run(stack, scenario, sink, run)
+    return Result(scenario, baseline, mailer)
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        (
+            "| SMTP sink | replicas × concurrency | mails | bare aiosmtplib mails/s | "
+            "mailer mails/s | mailer / bare | ideal (connections / 50 ms) | mailer / ideal |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        s = result.scenario
+        sink = f"waits {s.sink_delay * 1000:.0f} ms" if s.sink_delay else "accepts at once"
+        if s.sink_delay:
+            ideal = s.connections / s.sink_delay
+            ideal_cells = f"{ideal:.0f} | {result.mailer / ideal:.0%}"
+        else:
+            ideal_cells = "– | –"
+        lines.append(
+            f"| {sink} | {s.replicas} × {s.concurrency} | {s.events} | {result.baseline:.0f} | "
+            f"{result.mailer:.0f} | {result.ratio:.2f} | {ideal_cells} |"
+        )
+    return "\n".join(lines)
+
+
+def scenarios(events: int) -> list[Scenario]:
+    slow = [(1, 4), (1, 8), (2, 8), (1, 16)]
+    return [
+        Scenario(0.0, 1, 8, events),
+        Scenario(0.0, 2, 8, events),
+        *(
+            Scenario(SLOW_SINK_SECONDS, r, c, ROUNDS_ON_THE_SLOW_SINK * r * c)
+            for r, c in slow
+        ),
+    ]
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per run (fast sink)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mailer-bench-") as logs:
+        async with bench_stack(Path(logs)) as stack:
+            results = []
+            for scenario in scenarios(args.events):
+                result = await measure(stack, scenario)
+                print(
+                    f"  {scenario.replicas} × {scenario.concurrency}, sink "
+                    f"{scenario.sink_delay * 1000:.0f} ms: bare {result.baseline:.0f}/s, "
+                    f"mailer {result.mailer:.0f}/s",
+                    file=sys.stderr, flush=True,
+                )
+                results.append(result)
+    print(table(results))
+    fast = [r for r in results if not r.scenario.sink_delay]
+    print()
+    for result in fast:
+        print(
+            f"mailer / bare aiosmtplib, {result.scenario.replicas} replica(s) × "
+            f"{result.scenario.concurrency}: {result.ratio:.2f}"
+        )
+    print(f"\ncommand: .venv/bin/python bench/mailer_throughput.py {shlex.join(argv)}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))

@@ -1,0 +1,204 @@
+"""Which mails an event leads to, to whom, with what in them (pure rules, no I/O).
+
+`plan_mails` turns an event into one or more `PlannedMail`s: the template, the
+recipient, a Reply-To where answering helps, and the values the template shows, already
+formatted for the recipient's language and time zone. Rendering them is `rendering`'s
+job; sending them the consumer's.
+
+The template name is also the mail's kind: the mailer records (event id, template) once
+a mail is sent, so an event with two mails (the contact form) can be retried after the
+first went out without sending that one again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import formataddr
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from portal_mailer.config import MailerSettings
+from portal_mailer.rendering import format_moment, format_validity, one_line, portal_url
+from portal_shared.events import (
+    AccountExists,
+    ContactRequested,
+    Event,
+    Locale,
+    PasswordChanged,
+    Payload,
+    RegistrationCreated,
+    ResetRequested,
+)
+
+ACTIVATION_PATH = "/aktivieren"
+RESET_PATH = "/passwort-zuruecksetzen"
+SUBJECT_MAX_CHARS = 120
+
+
+@dataclass(frozen=True)
+class MailContext:
+    """What planning needs besides the event."""
+
+    portal_base_url: str
+    support_email: str
+    timezone: ZoneInfo
+
+    @classmethod
+    def from_settings(cls, settings: MailerSettings) -> MailContext:
+        return cls(
+            str(settings.portal_base_url), settings.support_email, ZoneInfo(settings.mail_timezone)
+        )
+
+
+@dataclass(frozen=True)
+class PlannedMail:
+    template: str
+    locale: Locale
+    to: str
+    values: Mapping[str, Any]
+    reply_to: str | None = None
+    # When the link in the mail stops working; such a mail is not sent after that.
+    link_expires_at: datetime | None = None
+
+
+class NotMailable(ValueError):
+    """The event is valid but no mail belongs to it."""
+
+
+def plan_mails(event: Event, context: MailContext) -> list[PlannedMail]:
+    planner = _PLANNERS.get(type(event.payload))
+    if planner is None:
+        raise NotMailable(f"no mail for {event.envelope.event_type}")
+    return planner(event, context)
+
+
+def link_expired(mail: PlannedMail, now: datetime) -> bool:
+    return mail.link_expires_at is not None and mail.link_expires_at <= now
+
+
+# --- one planner per event type ------------------------------------------------------
+
+
+def _activation(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, RegistrationCreated)
+    return [_link_mail("activation", event, payload, context, ACTIVATION_PATH,
+                       payload.activation_token, payload.expires_at)]
+
+
+def _password_reset(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, ResetRequested)
+    return [_link_mail("password-reset", event, payload, context, RESET_PATH,
+                       payload.reset_token, payload.expires_at)]
+
+
+def _link_mail(
+    template: str,
+    event: Event,
+    payload: RegistrationCreated | ResetRequested,
+    context: MailContext,
+    path: str,
+    token: str,
+    expires_at: datetime,
+) -> PlannedMail:
+    values = {
+        "last_name": payload.last_name,
+        "link": portal_url(context.portal_base_url, path, token=token),
+        "expires": format_moment(expires_at, context.timezone, payload.locale),
+        "validity": format_validity(event.envelope.occurred_at, expires_at, payload.locale),
+        **_support(context, replies_reach_support=False),
+    }
+    return PlannedMail(template, payload.locale, payload.email, values,
+                       link_expires_at=expires_at)
+
+
+def _account_exists(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, AccountExists)
+    values = {
+        "last_name": payload.last_name,
+        "attempted_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "portal_link": portal_url(context.portal_base_url, "/"),
+        **_support(context, replies_reach_support=True),
+    }
+    # Security notices invite an answer ("that was not me"), so replies go to support.
+    return [PlannedMail("account-exists", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _password_changed(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, PasswordChanged)
+    values = {
+        "last_name": payload.last_name,
+        "changed_at": format_moment(payload.changed_at, context.timezone, payload.locale),
+        "via": payload.via,
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("password-changed", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
+    """Support gets the request (answering reaches the customer), the sender a receipt.
+
+    The receipt repeats nothing the sender wrote but the name: the form accepts any
+    address, and a receipt quoting the message would let anyone send text of their
+    choosing from our domain.
+    """
+    payload = _payload(event, ContactRequested)
+    reference = payload.contact_id.hex[:8].upper()
+    to_support = {
+        "name": payload.name,
+        "email": payload.email,
+        "customer_number": payload.customer_number,
+        "subject_line": one_line(payload.subject, SUBJECT_MAX_CHARS),
+        "message": payload.message,
+        "received_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "reference": reference,
+    }
+    receipt = {
+        "name": payload.name,
+        "reference": reference,
+        **_support(context, replies_reach_support=True),
+    }
+    return [
+        PlannedMail("contact-support", payload.locale, context.support_email, to_support,
+                    reply_to=_mailbox(payload.name, payload.email)),
+        PlannedMail("contact-confirmation", payload.locale, payload.email, receipt,
+                    reply_to=context.support_email),
+    ]
+
+
+def _support(context: MailContext, replies_reach_support: bool) -> dict[str, Any]:
+    return {"support_email": context.support_email, "replies_reach_support": replies_reach_support}
+
+
+# Deliberately loose (the FAQ service validates addresses); it only keeps what cannot
+# be a header out of one.
+_HEADER_SAFE_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
+
+
+def _mailbox(name: str, address: str) -> str | None:
+    """'Name <address>' for a header; None when the address cannot be one (support still
+    gets the request, whose text shows the address as typed)."""
+    if not _HEADER_SAFE_ADDRESS.match(address):
+        return None
+    return formataddr((one_line(name, 100), address))
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def _payload(event: Event, kind: type[P]) -> P:
+    assert isinstance(event.payload, kind)
+    return event.payload
+
+
+_PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]] = {
+    RegistrationCreated: _activation,
+    AccountExists: _account_exists,
+    ResetRequested: _password_reset,
+    PasswordChanged: _password_changed,
+    ContactRequested: _contact,
+}
