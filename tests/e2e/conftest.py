@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from portal_mailer.app import create_app as create_mailer_app
 from portal_mailer.config import MailerSettings
 from tests.conftest import AmqpNames
 from tests.support import running
-
-
-@dataclass
-class Stack:
-    auth: TestClient
-    mailer: TestClient
-    sink: MailSink
 
 
 def mailer_settings(database_url: str, amqp: AmqpNames, sink: MailSink) -> MailerSettings:
