@@ -7,7 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -62,6 +63,26 @@ def main(service: Service, argv: list[str] | None = None) -> int:
         print(f"{service.program}: {len(applied)} migration(s) applied{names}")
         return 0
     return service.commands[args.command][1](settings, args)
+
+
+T = TypeVar("T")
+
+
+def read_data_file(
+    program: str, path: Path, parse: Callable[[str], T], invalid: type[Exception]
+) -> T:
+    """Read and parse an operator's input file, or stop with one line saying why.
+
+    Parsing is all-or-nothing, so any failure here means nothing was imported.
+    """
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SystemExit(f"{program}: cannot read {path}: {exc.strerror}; nothing imported") from None
+    except UnicodeDecodeError:
+        raise SystemExit(f"{program}: {path} is not UTF-8 text; nothing imported") from None
+    except invalid as exc:
+        raise SystemExit(f"{program}: {path}: {exc}; nothing imported") from None
 
 
 def run(coro: Awaitable[Any]) -> Any:

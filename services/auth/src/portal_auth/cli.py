@@ -48,17 +48,7 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import_customers(settings: AuthSettings, args: argparse.Namespace) -> int:
-    try:
-        rows = parse_customers_csv(args.file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        print(f"portal-auth: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError:
-        print(f"portal-auth: {args.file} is not UTF-8 text; nothing imported", file=sys.stderr)
-        return 1
-    except CustomerImportError as exc:
-        print(f"portal-auth: {args.file}: {exc}; nothing imported", file=sys.stderr)
-        return 1
+    rows = cli.read_data_file("portal-auth", args.file, parse_customers_csv, CustomerImportError)
     counts = cli.run(import_customers(settings.auth_database_url, rows, args.if_empty))
     if counts is None:
         print("customers already present; nothing imported")

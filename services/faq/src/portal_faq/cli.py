@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from portal_faq.app import create_app
@@ -44,17 +43,7 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(settings: FaqSettings, args: argparse.Namespace) -> int:
-    try:
-        content = parse_faq(args.file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        print(f"portal-faq: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError:
-        print(f"portal-faq: {args.file} is not UTF-8 text; nothing imported", file=sys.stderr)
-        return 1
-    except FaqContentError as exc:
-        print(f"portal-faq: {args.file}: {exc}; nothing imported", file=sys.stderr)
-        return 1
+    content = cli.read_data_file("portal-faq", args.file, parse_faq, FaqContentError)
     counts = cli.run(import_faq(settings.faq_database_url, content))
     print(
         f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
