@@ -7,9 +7,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from portal_faq import repository as repo
 from portal_faq.config import SCHEMA
 from portal_faq.domain.contact import contact_limit
+from portal_faq.repository import contacts as repo
 from portal_faq.schemas import ContactBody
 from portal_shared.events import ContactRequested, new_event
 from portal_shared.i18n import Language

@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 
-from portal_faq import repository as repo
 from portal_faq.cache import ResponseCache
 from portal_faq.content import render_markdown
 from portal_faq.domain.etags import precondition_holds, state_etag
@@ -24,6 +23,9 @@ from portal_faq.problems import (
     PRECONDITION_REQUIRED,
     SLUG_TAKEN,
 )
+from portal_faq.repository import content as rows
+from portal_faq.repository import editing as repo
+from portal_faq.repository import reading as reads
 from portal_faq.schemas import CategoryBody, EntryBody, NewCategoryBody, NewEntryBody
 from portal_shared.i18n import SUPPORTED
 from portal_shared.problems import VALIDATION_ERROR, FieldError, Problem
@@ -45,7 +47,7 @@ class Editing:
         async with self._change() as conn:
             category = await _category_id(conn, body.category)
             await repo.insert_entry(conn, category, _entry_row(body.slug, body), editor)
-            after = await repo.find_entry(conn, body.slug)
+            after = await reads.find_entry(conn, body.slug)
             await _record(conn, editor, "create", "entry", body.slug, None, after)
 
     async def update_entry(
@@ -58,7 +60,7 @@ class Editing:
             _check_precondition(if_match, before)
             category = await _category_id(conn, body.category)
             await repo.update_entry(conn, category, _entry_row(slug, body), editor)
-            after = await repo.find_entry(conn, slug)
+            after = await reads.find_entry(conn, slug)
             await _record(conn, editor, "update", "entry", slug, before, after)
 
     async def delete_entry(self, slug: str, if_match: str | None, editor: str) -> None:
@@ -74,7 +76,7 @@ class Editing:
     async def create_category(self, body: NewCategoryBody, editor: str) -> None:
         async with self._change() as conn:
             await repo.insert_category(conn, _category_row(body.slug, body), editor)
-            after = await repo.find_category(conn, body.slug)
+            after = await reads.find_category(conn, body.slug)
             await _record(conn, editor, "create", "category", body.slug, None, after)
 
     async def update_category(
@@ -86,7 +88,7 @@ class Editing:
                 raise Problem(FAQ_CATEGORY_NOT_FOUND)
             _check_precondition(if_match, before)
             await repo.update_category(conn, _category_row(slug, body), editor)
-            after = await repo.find_category(conn, slug)
+            after = await reads.find_category(conn, slug)
             await _record(conn, editor, "update", "category", slug, before, after)
 
     async def delete_category(self, slug: str, if_match: str | None, editor: str) -> None:
@@ -134,8 +136,8 @@ async def _category_id(conn: asyncpg.Connection, slug: str) -> int:
     return category
 
 
-def _entry_row(slug: str, body: EntryBody) -> repo.EntryRow:
-    return repo.EntryRow(
+def _entry_row(slug: str, body: EntryBody) -> rows.EntryRow:
+    return rows.EntryRow(
         category_slug=body.category,
         slug=slug,
         question=body.question,
@@ -148,8 +150,8 @@ def _entry_row(slug: str, body: EntryBody) -> repo.EntryRow:
     )
 
 
-def _category_row(slug: str, body: CategoryBody) -> repo.CategoryRow:
-    return repo.CategoryRow(slug, body.title, body.title_en, body.position)
+def _category_row(slug: str, body: CategoryBody) -> rows.CategoryRow:
+    return rows.CategoryRow(slug, body.title, body.title_en, body.position)
 
 
 async def _record(

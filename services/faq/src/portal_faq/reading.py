@@ -8,10 +8,11 @@ from typing import Any
 
 import asyncpg
 
-from portal_faq import repository as repo
 from portal_faq.cache import Rendered, ResponseCache
 from portal_faq.domain.etags import body_etag, state_etag
 from portal_faq.domain.search import MARK_END, MARK_START, SearchRequest, search_terms, snippet_html
+from portal_faq.repository import reading as repo
+from portal_faq.repository import search as search_repo
 from portal_faq.views import category_view, faq_view, search_view, single_entry_view
 from portal_shared.i18n import Language
 
@@ -59,7 +60,7 @@ class Reader:
     async def search(self, request: SearchRequest, language: Language) -> Rendered:
         async def render() -> Rendered:
             terms = search_terms(request.text)
-            rows = await repo.search(
+            rows = await search_repo.search(
                 self._pool,
                 [t.position for t in terms],
                 [t.word for t in terms],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from portal_faq import repository as repo
 from portal_faq.config import SCHEMA
 from portal_faq.content import Entry, FaqContent, packaged_faq, render_markdown
+from portal_faq.repository import Executor
+from portal_faq.repository import content as repo
 
 
 async def load_seed_if_empty(dsn: str) -> bool:
@@ -37,7 +38,7 @@ async def import_faq(dsn: str, content: FaqContent) -> repo.ImportCounts:
         await conn.close()
 
 
-async def import_content(conn: repo.Executor, content: FaqContent) -> repo.ImportCounts:
+async def import_content(conn: Executor, content: FaqContent) -> repo.ImportCounts:
     categories = [
         repo.CategoryRow(c.slug, c.title, c.title_en, c.position) for c in content.categories
     ]
