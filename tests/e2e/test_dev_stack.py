@@ -4,19 +4,31 @@ runs the services, a mail sink and the portal page, and stops everything on Ctrl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from portal_devtools.mailsink import free_port
 from tests.conftest import AmqpNames
 
 pytestmark = pytest.mark.integration
+
+
+def distinct_free_ports(*names: str) -> dict[str, int]:
+    """Ports the OS handed out while all were held open, so no two are the same."""
+    with contextlib.ExitStack() as held:
+        sockets = []
+        for _ in names:
+            probe = held.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            sockets.append(probe)
+        return {name: probe.getsockname()[1] for name, probe in zip(names, sockets, strict=True)}
 
 
 class Output:
@@ -49,7 +61,7 @@ class Output:
 async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
     database_url: str, amqp_names: AmqpNames, tmp_path: Path
 ) -> None:
-    ports = {name: free_port() for name in ("AUTH_PORT", "FAQ_PORT", "MAILER_PORT", "DEV_MAILSINK_PORT", "PORTAL")}
+    ports = distinct_free_ports("AUTH_PORT", "FAQ_PORT", "MAILER_PORT", "DEV_MAILSINK_PORT", "PORTAL")
     portal = f"http://localhost:{ports.pop('PORTAL')}"
     env = {k: v for k, v in os.environ.items() if k != "SMTP_HOST"} | {
         name: str(port) for name, port in ports.items()

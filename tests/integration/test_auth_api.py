@@ -183,3 +183,24 @@ async def test_metrics_count_requests_by_route_pattern(auth_client: TestClient) 
     text = await (await auth_client.get("/metrics")).text()
     assert 'http_requests_total{method="POST",route="/api/v1/auth/login",status="401"} 1.0' in text
     assert "http_request_duration_seconds_bucket" in text
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        ({"Content-Type": "text/plain"}, b'{"token": "x"}', 415, "unsupported_media_type"),
+        ({}, b'{"token": "x"}', 415, "unsupported_media_type"),
+        ({"Content-Type": "application/json; charset=foobar"}, b'{"token": "x"}', 400, "token_invalid"),
+        ({"Content-Type": "application/json", "Content-Encoding": "gzip"}, b"not gzip", 400, "invalid_json"),
+        ({"Content-Type": "application/json"}, b"[" * 5000 + b"]" * 5000, 400, "invalid_json"),
+        ({"Content-Type": "application/json"}, b'{"a":' * 3000 + b"1" + b"}" * 3000, 400, "invalid_json"),
+    ],
+    ids=["text-plain", "no-type", "unknown-charset", "broken-gzip", "deep-list", "deep-object"],
+)
+async def test_odd_bodies_get_a_problem_never_a_500(
+    auth_client: TestClient, headers: dict, body: bytes, status: int, code: str
+) -> None:
+    response = await auth_client.post("/api/v1/auth/activate", data=body, headers=headers)
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["code"] == code

@@ -266,3 +266,10 @@ async def test_metrics_are_exposed_for_prometheus(database_url: str) -> None:
         await client.get("/api/v1/faq")
         text = await (await client.get("/metrics")).text()
     assert 'http_requests_total{method="GET",route="/api/v1/faq",status="200"} 1.0' in text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/faq/entries/%00", "/api/v1/faq/categories/x%00", "/api/v1/faq/entries/" + "a" * 200])
+async def test_paths_that_are_no_slug_are_a_plain_404(faq_client: TestClient, path: str) -> None:
+    response = await faq_client.get(path)
+    assert response.status == 404
+    assert response.content_type == "application/problem+json"

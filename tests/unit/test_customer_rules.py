@@ -65,3 +65,7 @@ def test_a_bad_row_is_reported_with_its_line_number(text: str, line: int, reason
         parse_customers_csv(text)
     assert error.value.line == line
     assert reason in error.value.reason
+
+
+def test_email_keys_keep_different_addresses_apart() -> None:
+    assert email.key("max@straße.de") != email.key("max@strasse.de")

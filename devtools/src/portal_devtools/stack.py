@@ -107,9 +107,9 @@ async def _start_portal_page(env: dict[str, str]) -> web.AppRunner | None:
     try:
         await web.TCPSite(runner, "127.0.0.1", base.port or 80).start()
     except OSError as exc:
-        print(f"portal-dev: portal page not started ({exc.strerror})", file=sys.stderr)
         await runner.cleanup()
-        return None
+        # Mailed links lead there: a stack without it would send dead links.
+        raise SystemExit(f"portal-dev: cannot serve the portal page on port {base.port}: {exc.strerror}") from None
     return runner
 
 

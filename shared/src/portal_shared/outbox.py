@@ -149,6 +149,10 @@ class OutboxRelay:
             await conn.execute(DELETE_PUBLISHED, published)
             await conn.execute(POSTPONE, unroutable)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if isinstance(failure, asyncio.CancelledError):
+            # A publish cancelled under us (its channel closed) is a broker problem to
+            # reconnect from, not a request to stop the relay.
+            raise ConnectionError("publish cancelled") from failure
         if failure is not None:
             raise failure
         return len(rows)

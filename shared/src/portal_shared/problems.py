@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from portal_shared.i18n import Language, negotiate
@@ -79,6 +81,11 @@ PAYLOAD_TOO_LARGE = ProblemType(
     "payload_too_large", 413, "Payload too large",
     "Die Anfrage ist zu groß.",
     "The request is too large.",
+)
+UNSUPPORTED_MEDIA_TYPE = ProblemType(
+    "unsupported_media_type", 415, "Unsupported media type",
+    "Bitte senden Sie den Inhalt als JSON (Content-Type: application/json).",
+    "Please send the body as JSON (Content-Type: application/json).",
 )
 UNAUTHORIZED = ProblemType(
     "unauthorized", 401, "Unauthorized",
@@ -154,22 +161,35 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def parse_json_body(request: web.Request, model: type[M]) -> M:
-    """Read the body as `model`; raises `invalid_json` or `validation_error` problems."""
+    """Read the body as `model`; raises `unsupported_media_type`, `invalid_json` or
+    `validation_error` problems — never lets odd input reach a handler as a 500."""
+    if not _is_json(request.content_type):
+        # Also keeps other sites' plain form posts (no CORS preflight) out.
+        raise Problem(UNSUPPORTED_MEDIA_TYPE)
     try:
-        raw = await request.json(loads=json.loads)
+        body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise Problem(PAYLOAD_TOO_LARGE) from None
-    except (ValueError, UnicodeDecodeError):
+    except (HttpProcessingError, RequestPayloadError):  # e.g. a broken gzip body
+        raise Problem(INVALID_JSON) from None
+    try:
+        # From bytes: JSON is UTF-8 (RFC 8259), whatever charset the header claims.
+        raw = json.loads(body)
+        unstorable = list(_unstorable_strings(raw)) if isinstance(raw, dict) else []
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Problem(INVALID_JSON) from None
     if not isinstance(raw, dict):
         raise Problem(INVALID_JSON)
-    unstorable = list(_unstorable_strings(raw))
     if unstorable:
         raise Problem(VALIDATION_ERROR, [FieldError(path, "invalid_characters") for path in unstorable])
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise Problem(VALIDATION_ERROR, field_errors(exc)) from None
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
 
 
 def _unstorable_strings(value: object, path: str = "") -> Iterator[str]:

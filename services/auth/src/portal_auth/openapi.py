@@ -94,6 +94,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         401: "Not authenticated",
         410: "Link expired",
         413: "Body too large",
+        415: "Body is not application/json",
         422: "Invalid input",
         429: "Too many attempts (see Retry-After)",
     }
@@ -114,7 +115,7 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 
 BEARER = [{"bearer": []}]
-BODY_ERRORS = (400, 413, 422)
+BODY_ERRORS = (400, 413, 415, 422)
 
 
 def _operations() -> dict[str, dict[str, Any]]:

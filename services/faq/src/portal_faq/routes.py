@@ -36,18 +36,23 @@ CONTACT_PATH = "/api/v1/contact"
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
 
+# Only slug-shaped paths reach a handler; anything else (a NUL byte, a path of 10 kB) is
+# an ordinary 404 without touching the database.
+SLUG = "{slug:[a-z0-9][a-z0-9-]{0,79}}"
+
+
 def setup(app: web.Application) -> None:
     router = app.router
     router.add_get(PREFIX, list_faq)
     router.add_get(f"{PREFIX}/search", search)
-    router.add_get(f"{PREFIX}/entries/{{slug}}", get_entry)
+    router.add_get(f"{PREFIX}/entries/{SLUG}", get_entry)
     router.add_post(f"{PREFIX}/entries", create_entry)
-    router.add_put(f"{PREFIX}/entries/{{slug}}", update_entry)
-    router.add_delete(f"{PREFIX}/entries/{{slug}}", delete_entry)
-    router.add_get(f"{PREFIX}/categories/{{slug}}", get_category)
+    router.add_put(f"{PREFIX}/entries/{SLUG}", update_entry)
+    router.add_delete(f"{PREFIX}/entries/{SLUG}", delete_entry)
+    router.add_get(f"{PREFIX}/categories/{SLUG}", get_category)
     router.add_post(f"{PREFIX}/categories", create_category)
-    router.add_put(f"{PREFIX}/categories/{{slug}}", update_category)
-    router.add_delete(f"{PREFIX}/categories/{{slug}}", delete_category)
+    router.add_put(f"{PREFIX}/categories/{SLUG}", update_category)
+    router.add_delete(f"{PREFIX}/categories/{SLUG}", delete_category)
     router.add_post(CONTACT_PATH, contact)
 
 

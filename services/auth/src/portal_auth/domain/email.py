@@ -19,5 +19,9 @@ def is_valid(address: str) -> bool:
 
 
 def key(address: str) -> str:
-    """Addresses are compared case-insensitively as a whole (what customers expect)."""
-    return clean(address).casefold()
+    """Addresses are compared case-insensitively as a whole (what customers expect).
+
+    `lower`, not `casefold`: case-folding maps ß to ss and would make different
+    addresses (straße.de, strasse.de) one.
+    """
+    return clean(address).lower()
