@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -146,3 +148,12 @@ async def test_rotated_keys_stay_published_and_accepted_until_their_tokens_expir
                                   clock=clock, passwords=passwords)) as retired:
         me = await retired.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {issued_by_old}"})
         assert me.status == 401
+
+
+async def test_a_burst_of_parallel_guesses_runs_into_the_lock(portal: Portal) -> None:
+    await portal.active_account()
+    wrong = {"email": "max@example.de", "password": WRONG}
+    responses = await asyncio.gather(*(portal.post("login", wrong) for _ in range(20)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 15

@@ -29,30 +29,37 @@ class TokenPair:
 
 async def login(ctx: AuthContext, address: str, password: str, caller: Caller) -> TokenPair:
     address_key = email.key(address)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        # Attempts on one address run one at a time, on every replica: a burst of
+        # parallel guesses is counted guess by guess and runs into the lock.
+        await throttle.serialise_attempts(conn, address_key)
         await throttle.refuse_if_locked(ctx, conn, address_key, caller.ip)
         account = await accounts.find_by_email(conn, address_key)
-    stored_hash = account["password_hash"] if account else None
-    # An unknown address is verified against a dummy hash: same answer, same time.
-    verified = await ctx.passwords.verify(stored_hash, password)
-    now = ctx.clock()
-    if not verified:
-        async with ctx.pool.acquire() as conn, conn.transaction():
+        stored_hash = account["password_hash"] if account else None
+        # An unknown address is verified against a dummy hash: same answer, same time.
+        verified = await ctx.passwords.verify(stored_hash, password)
+        now = ctx.clock()
+        refusal = None
+        if not verified:
             await throttle.record_failure(ctx, conn, address_key, caller.ip)
             await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
-        raise Problem(INVALID_CREDENTIALS)
-    assert account is not None and stored_hash is not None
-    if account["status"] != "active":
-        async with ctx.pool.acquire() as conn:
+            refusal = INVALID_CREDENTIALS
+        else:
+            assert account is not None and stored_hash is not None
             await throttle.clear_account(conn, address_key)
-        raise Problem(ACCOUNT_NOT_ACTIVATED)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await throttle.clear_account(conn, address_key)
-        if ctx.passwords.needs_rehash(stored_hash):
-            # Parameters were raised since this hash was made; upgrade it while we can.
-            await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
-        pair = await _open_session(ctx, conn, account["id"])
-        await security.audit(conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"])
+            if account["status"] != "active":
+                refusal = ACCOUNT_NOT_ACTIVATED
+            else:
+                if ctx.passwords.needs_rehash(stored_hash):
+                    # Parameters were raised since this hash was made; upgrade it now.
+                    await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
+                pair = await _open_session(ctx, conn, account["id"])
+                await security.audit(
+                    conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
+                )
+    if refusal is not None:
+        # Raised after the block, so that the failure count is committed.
+        raise Problem(refusal)
     return pair
 
 

@@ -48,6 +48,11 @@ async def clear_account(conn: Conn, email_key: str) -> None:
     await security.clear(conn, f"account:{email_key}")
 
 
+async def serialise_attempts(conn: Conn, email_key: str) -> None:
+    """Hold, until the transaction ends, the right to check a password for this address."""
+    await accounts.lock_keys(conn, f"password-check:{email_key}")
+
+
 async def confirm_password(
     ctx: AuthContext, account_id: UUID, password: str, field: str, caller: Caller
 ) -> asyncpg.Record:
@@ -56,14 +61,16 @@ async def confirm_password(
     Wrong guesses count like failed logins, so a stolen session cannot be used to try
     passwords without limit.
     """
-    async with ctx.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_by_id(conn, account_id)
         if account is None:
             raise Problem(CURRENT_PASSWORD_INVALID)
+        await serialise_attempts(conn, account["email_key"])
         await refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
-    if not await ctx.passwords.verify(account["password_hash"], password):
-        async with ctx.pool.acquire() as conn, conn.transaction():
+        confirmed = await ctx.passwords.verify(account["password_hash"], password)
+        if not confirmed:
             await record_failure(ctx, conn, account["email_key"], caller.ip)
             await security.audit(conn, ctx.clock(), "password_confirmation_failed", caller.ip, account_id)
+    if not confirmed:
         raise Problem(CURRENT_PASSWORD_INVALID, [FieldError(field, "invalid")])
     return account
