@@ -59,6 +59,10 @@ async def test_grant_role_puts_the_role_into_the_next_access_token(portal: Porta
     assert unknown.returncode == 1 and "nobody@example.de" in unknown.stderr
     claims = jwt.decode((await portal.login())["access_token"], options={"verify_signature": False})
     assert claims["roles"] == ["faq_editor"]
+    revoked = await run_command(cli, "revoke-role", "max@example.de", "faq_editor", env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    claims = jwt.decode((await portal.login())["access_token"], options={"verify_signature": False})
+    assert claims["roles"] == []
 
 
 async def test_the_policy_is_published_in_german_and_english(portal: Portal) -> None:

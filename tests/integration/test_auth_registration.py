@@ -98,10 +98,18 @@ async def test_tokens_are_stored_only_as_hashes(portal: Portal) -> None:
 
 async def test_registration_is_rate_limited_per_client(portal: Portal) -> None:
     statuses = []
-    for _ in range(11):
-        response = await portal.post("register", registration(last_name="Falsch"))
+    for i in range(11):
+        response = await portal.post("register", registration(customer_number=f"2000{i}"))
         statuses.append(response.status)
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
     assert int(response.headers["Retry-After"]) > 0
     assert (await response.json())["code"] == "too_many_attempts"
+
+
+async def test_guessing_the_last_name_of_one_customer_number_is_limited_per_number(portal: Portal) -> None:
+    statuses = []
+    for i in range(6):
+        response = await portal.post("register", registration(last_name=f"Versuch{i}"))
+        statuses.append(response.status)
+    assert statuses == [422] * 5 + [429]

@@ -3,6 +3,7 @@ safe highlighted snippets, and the limits of a query."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
+from portal_faq.keys import WATCHER
 from tests.conftest import AmqpNames
 from tests.support import running
 
@@ -163,3 +165,13 @@ async def test_a_query_of_200_characters_is_accepted(faq_client: TestClient) -> 
     query = ("passwort " * 30)[:200]
     response = await faq_client.get(SEARCH, params={"q": query})
     assert response.status == 200
+
+
+async def test_new_searches_are_rate_limited_per_client_but_cached_ones_are_not(database_url: str) -> None:
+    settings = FaqSettings(faq_database_url=database_url, search_max_per_minute=3)
+    async with running(create_app(settings)) as client:
+        await asyncio.wait_for(client.server.app[WATCHER].listening.wait(), 10)  # cache on
+        statuses = [(await client.get(f"/api/v1/faq/search?q=passwort{i}")).status for i in range(4)]
+        repeated = [(await client.get("/api/v1/faq/search?q=passwort0")).status for _ in range(5)]
+    assert statuses == [200, 200, 200, 429]
+    assert repeated == [200] * 5

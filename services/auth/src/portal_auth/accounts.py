@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
@@ -34,9 +36,19 @@ async def delete(ctx: AuthContext, claims: AccessClaims, password: str, caller: 
 
 
 async def grant_role(conn: Conn, address: str, role: str) -> None:
+    await account_records.grant_role(conn, await _account_id(conn, address, role), role)
+
+
+async def revoke_role(conn: Conn, address: str, role: str) -> None:
+    """Takes effect at the next refresh; access tokens already out keep it until they
+    expire (ACCESS_TOKEN_TTL_SECONDS). End the sessions too for an immediate cut."""
+    await account_records.revoke_role(conn, await _account_id(conn, address, role), role)
+
+
+async def _account_id(conn: Conn, address: str, role: str) -> UUID:
     if role not in ROLES:
         raise UnknownRole(role)
     account = await account_records.find_by_email(conn, email.key(address))
     if account is None:
         raise UnknownAccount(address)
-    await account_records.grant_role(conn, account["id"], role)
+    return account["id"]

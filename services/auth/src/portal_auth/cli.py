@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             port=lambda s: s.auth_port,
             commands={
                 "import-customers": (_import_arguments, _import_customers),
-                "grant-role": (_grant_arguments, _grant_role),
+                "grant-role": (_role_arguments, _change_role(accounts.grant_role, "granted")),
+                "revoke-role": (_role_arguments, _change_role(accounts.revoke_role, "revoked")),
             },
         ),
         argv,
@@ -70,27 +72,30 @@ async def import_customers(
         await conn.close()
 
 
-def _grant_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Give the account with this e-mail address a role (carried in its access tokens)."
+def _role_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Give or take a role of the account with this e-mail address."
     parser.add_argument("email")
     parser.add_argument("role", choices=sorted(accounts.ROLES))
 
 
-def _grant_role(settings: AuthSettings, args: argparse.Namespace) -> int:
-    async def grant() -> None:
-        conn = await asyncpg.connect(settings.auth_database_url, server_settings={"search_path": SCHEMA})
-        try:
-            await accounts.grant_role(conn, args.email, args.role)
-        finally:
-            await conn.close()
+def _change_role(change: Callable[..., Awaitable[None]], done: str):  # type: ignore[no-untyped-def]
+    def command(settings: AuthSettings, args: argparse.Namespace) -> int:
+        async def apply() -> None:
+            conn = await asyncpg.connect(settings.auth_database_url, server_settings={"search_path": SCHEMA})
+            try:
+                await change(conn, args.email, args.role)
+            finally:
+                await conn.close()
 
-    try:
-        cli.run(grant())
-    except accounts.UnknownAccount:
-        print(f"portal-auth: no account with the address {args.email}", file=sys.stderr)
-        return 1
-    print(f"{args.email}: role {args.role} granted (in effect from the next login or refresh)")
-    return 0
+        try:
+            cli.run(apply())
+        except accounts.UnknownAccount:
+            print(f"portal-auth: no account with the address {args.email}", file=sys.stderr)
+            return 1
+        print(f"{args.email}: role {args.role} {done} (in effect from the next login or refresh)")
+        return 0
+
+    return command
 
 
 if __name__ == "__main__":

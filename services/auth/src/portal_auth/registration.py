@@ -8,7 +8,7 @@ from uuid import uuid4
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, password_policy, tokens
-from portal_auth.domain.limits import ACTIVATE, REGISTER
+from portal_auth.domain.limits import ACTIVATE, REGISTER, REGISTER_PER_CUSTOMER
 from portal_auth.problems import (
     CUSTOMER_MISMATCH,
     PASSWORD_POLICY,
@@ -40,6 +40,7 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     if not (form.accept_terms and form.accept_privacy):
         raise Problem(TERMS_NOT_ACCEPTED, _unaccepted(form))
     number = customers.normalise_customer_number(form.customer_number)
+    await ctx.limit(REGISTER_PER_CUSTOMER, number)
     address = email.clean(form.email)
     address_key = email.key(address)
     personal = password_policy.PersonalData(form.last_name, address, number)

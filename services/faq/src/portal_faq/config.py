@@ -28,6 +28,8 @@ class FaqSettings(CommonSettings):
 
     # Contact form: accepted submissions per client IP and hour.
     contact_max_per_hour: int = Field(5, ge=1, le=1000)
+    # Searches the cache cannot answer, per client IP and minute (each costs database time).
+    search_max_per_minute: int = Field(60, ge=1, le=1_000_000)
 
     # Rendered answers kept in memory (all FAQ pages, entries and recent searches).
     faq_cache_entries: int = Field(2048, ge=0, le=100_000)

@@ -4,6 +4,7 @@ content changes. Routes only pick the key and the language."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -57,8 +58,11 @@ class Reader:
 
         return await self._cache.get_or_render(("category", slug, language), render)
 
-    async def search(self, request: SearchRequest, language: Language) -> Rendered:
+    async def search(
+        self, request: SearchRequest, language: Language, on_miss: Callable[[], Awaitable[None]]
+    ) -> Rendered:
         async def render() -> Rendered:
+            await on_miss()  # only a query the cache cannot answer costs database time
             terms = search_terms(request.text)
             rows = await search_repo.search(
                 self._pool,

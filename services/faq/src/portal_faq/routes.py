@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from portal_faq import keys
@@ -28,6 +30,7 @@ from portal_shared.problems import (
     parse_json_body,
     request_language,
 )
+from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, Limit
 from portal_shared.web import CORRELATION_ID, client_ip
 
 PREFIX = "/api/v1/faq"
@@ -84,7 +87,17 @@ async def search(request: web.Request) -> web.Response:
         query = parse_search(request.query.get("q"), request.query.get("limit"))
     except InvalidSearch as invalid:
         raise Problem(VALIDATION_ERROR, [FieldError(invalid.field, invalid.code)]) from None
-    return _public(request, await request.app[keys.READER].search(query, request_language(request)))
+
+    async def admit_database_search() -> None:
+        # New queries go to the database; repeated ones come from the cache, uncounted.
+        settings = request.app[keys.SETTINGS]
+        per_ip = Limit("search", hits=settings.search_max_per_minute, window=timedelta(minutes=1))
+        wait = await request.app[keys.LIMITER].hit(per_ip, client_ip(request, settings.trusted_proxies))
+        if wait is not None:
+            raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+
+    reader = request.app[keys.READER]
+    return _public(request, await reader.search(query, request_language(request), admit_database_search))
 
 
 def _public(request: web.Request, rendered: Rendered) -> web.Response:

@@ -6,6 +6,9 @@ from portal_auth.domain.throttling import LockPolicy
 from portal_shared.ratelimit import Limit
 
 REGISTER = Limit("register", hits=10, window=timedelta(minutes=10))
+# Per customer number, whichever IPs ask: guessing the last name of a known customer
+# number (or the reverse) from many addresses stays slow.
+REGISTER_PER_CUSTOMER = Limit("register-customer", hits=5, window=timedelta(hours=1))
 ACTIVATE = Limit("activate", hits=30, window=timedelta(minutes=10))
 FORGOT_PER_IP = Limit("forgot-ip", hits=10, window=timedelta(minutes=15))
 FORGOT_PER_ADDRESS = Limit("forgot-address", hits=3, window=timedelta(minutes=15))

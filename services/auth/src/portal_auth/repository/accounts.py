@@ -47,6 +47,7 @@ ROLES = "SELECT role FROM account_roles WHERE account_id = $1 ORDER BY role"
 GRANT_ROLE = """
 INSERT INTO account_roles (account_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING
 """
+REVOKE_ROLE = "DELETE FROM account_roles WHERE account_id = $1 AND role = $2"
 PURGE_EXPIRED_PENDING = """
 DELETE FROM accounts a
 WHERE a.status = 'pending'
@@ -127,6 +128,10 @@ async def roles_of(conn: Conn, account_id: UUID) -> tuple[str, ...]:
 
 async def grant_role(conn: Conn, account_id: UUID, role: str) -> None:
     await conn.execute(GRANT_ROLE, account_id, role)
+
+
+async def revoke_role(conn: Conn, account_id: UUID, role: str) -> None:
+    await conn.execute(REVOKE_ROLE, account_id, role)
 
 
 async def purge_expired_pending(conn: Conn, expired_before: datetime) -> int:
