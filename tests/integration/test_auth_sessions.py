@@ -98,8 +98,11 @@ async def test_logout_ends_the_session(portal: Portal) -> None:
     await portal.active_account()
     tokens = await portal.login()
     other = await portal.login()
+    session = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await portal.client.get("/api/v1/auth/session", headers=session)).status == 204
     assert (await portal.post("logout", token=tokens["access_token"])).status == 204
     assert await portal.me(tokens["access_token"]) == 401
+    assert (await portal.client.get("/api/v1/auth/session", headers=session)).status == 401
     assert (await portal.post("refresh", {"refresh_token": tokens["refresh_token"]})).status == 401
     assert await portal.me(other["access_token"]) == 200
 

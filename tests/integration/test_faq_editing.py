@@ -47,10 +47,16 @@ class FakeAuth:
 
     published: list[SigningKey]
     requests: int = 0
+    ended_sessions: set[str] = field(default_factory=set)
 
     async def jwks(self, request: web.Request) -> web.Response:
         self.requests += 1
         return web.json_response({"keys": [key.jwk() for key in self.published]})
+
+    async def session(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        sid = jwt.decode(token, options={"verify_signature": False})["sid"]
+        return web.Response(status=401 if sid in self.ended_sessions else 204)
 
     def token(
         self,
@@ -79,6 +85,7 @@ async def auth() -> AsyncIterator[tuple[FakeAuth, str]]:
     fake = FakeAuth([SigningKey("key-1")])
     app = web.Application()
     app.router.add_get("/.well-known/jwks.json", fake.jwks)
+    app.router.add_get("/api/v1/auth/session", fake.session)
     async with running(app) as server:
         yield fake, str(server.make_url("/.well-known/jwks.json"))
 
@@ -92,6 +99,7 @@ def settings(
         amqp_url=amqp_names.url,
         events_exchange=amqp_names.exchange,
         auth_jwks_url=auth[1],
+        auth_session_url=auth[1].replace("/.well-known/jwks.json", "/api/v1/auth/session"),
         auth_jwks_min_refresh_seconds=0,
     )
 
@@ -507,3 +515,16 @@ async def test_an_edit_on_one_replica_refreshes_the_others_cache(
         await eventually(other_shows_the_edit)
         fresh = await other.get(path)
         assert fresh.headers["ETag"] == changed.headers["ETag"]
+
+
+async def test_a_token_whose_session_ended_may_no_longer_edit(
+    client: TestClient, auth: tuple[FakeAuth, str]
+) -> None:
+    fake, _ = auth
+    token = fake.token()
+    fake.ended_sessions.add(jwt.decode(token, options={"verify_signature": False})["sid"])
+    response = await client.post(
+        "/api/v1/faq/categories", json={"slug": "neu", "title": "Neu", "position": 99},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status == 401

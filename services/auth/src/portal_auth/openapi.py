@@ -156,6 +156,11 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "responses": {**_ok(204, None, "Deleted"), **_problems(*BODY_ERRORS, 401, 429)},
             },
         },
+        f"{p}/session": {"get": {
+            "summary": "Whether the bearer's session is still open (for other services)",
+            "security": BEARER,
+            "responses": {**_ok(204, None, "Open"), **_problems(401)},
+        }},
         f"{p}/me/password": {"post": {
             "summary": "Change the password; other sessions end", "security": BEARER,
             "requestBody": _body(schemas.ChangePasswordRequest),

@@ -38,6 +38,7 @@ def setup(app: web.Application) -> None:
     add.add_post(f"{PREFIX}/refresh", refresh)
     add.add_post(f"{PREFIX}/logout", logout)
     add.add_get(f"{PREFIX}/me", me)
+    add.add_get(f"{PREFIX}/session", session)
     add.add_delete(f"{PREFIX}/me", delete_me)
     add.add_post(f"{PREFIX}/me/password", change_password)
     add.add_post(f"{PREFIX}/password/forgot", forgot_password)
@@ -103,6 +104,13 @@ async def me(request: web.Request) -> web.Response:
             "created_at": account["created_at"].isoformat(),
         }
     )
+
+
+async def session(request: web.Request) -> web.Response:
+    """204 while the bearer's session is open: lets other services honour a logout,
+    a password reset or a deletion before the access token itself expires."""
+    await _claims(request)
+    return web.Response(status=204)
 
 
 async def delete_me(request: web.Request) -> web.Response:

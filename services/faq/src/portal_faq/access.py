@@ -149,3 +149,27 @@ class TokenVerifier:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles must be a list of strings")
         return Caller(str(claims["sub"]), frozenset(roles))
+
+
+class SessionCheck:
+    """Asks the auth service whether a token's session is still open."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self._http = http
+        self._url = url
+
+    async def still_open(self, token: str) -> bool:
+        try:
+            async with self._http.get(
+                self._url,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS),
+            ) as response:
+                if response.status in (200, 204):
+                    return True
+                if response.status == 401:
+                    return False
+                raise KeysUnavailable(f"session check answered {response.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Fail closed: an edit we cannot vouch for waits until auth answers.
+            raise KeysUnavailable(f"session check failed: {type(exc).__name__}") from exc

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from portal_faq import keys, routes
-from portal_faq.access import KeySet, TokenVerifier
+from portal_faq.access import KeySet, SessionCheck, TokenVerifier
 from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import SCHEMA, SEARCH_PATH, FaqSettings
 from portal_faq.contacts import Contacts
@@ -79,6 +79,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
         max_age=settings.auth_jwks_max_age_seconds,
     )
     app[keys.TOKENS] = TokenVerifier(key_set, settings.jwt_issuer, settings.jwt_audience)
+    app[keys.SESSIONS] = SessionCheck(session, str(settings.auth_session_url))
     yield
     await session.close()
 

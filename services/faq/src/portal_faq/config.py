@@ -17,6 +17,9 @@ class FaqSettings(CommonSettings):
 
     # Editing: access tokens of the auth service, verified with its published keys.
     auth_jwks_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/.well-known/jwks.json")
+    # Asked before every edit whether the editor's session is still open (logout,
+    # password reset and deletion end it before the access token expires).
+    auth_session_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/api/v1/auth/session")
     # An unknown key id fetches the key set again, at most this often (a forged `kid`
     # must not turn every request into a request to the auth service).
     auth_jwks_min_refresh_seconds: float = Field(30.0, ge=0, le=3600)

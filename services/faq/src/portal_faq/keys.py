@@ -4,7 +4,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from portal_faq.access import TokenVerifier
+from portal_faq.access import SessionCheck, TokenVerifier
 from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import FaqSettings
 from portal_faq.contacts import Contacts
@@ -20,6 +20,7 @@ CACHE = web.AppKey("cache", ResponseCache)
 WATCHER = web.AppKey("watcher", ContentWatcher)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 TOKENS = web.AppKey("tokens", TokenVerifier)
+SESSIONS = web.AppKey("sessions", SessionCheck)
 LIMITER = web.AppKey("limiter", RateLimiter)
 READER = web.AppKey("reader", Reader)
 EDITING = web.AppKey("editing", Editing)

@@ -175,6 +175,12 @@ async def _editor(request: web.Request) -> str:
         raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
     if not may_edit(caller.roles):
         raise Problem(FORBIDDEN)
+    try:
+        still_open = await request.app[keys.SESSIONS].still_open(token)
+    except KeysUnavailable:
+        raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
+    if not still_open:  # logged out, password reset or account deleted meanwhile
+        raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return caller.account_id
 
 
