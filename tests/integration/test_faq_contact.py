@@ -155,8 +155,10 @@ async def test_details_are_german_by_default_and_english_when_asked(client: Test
     english = await client.post(CONTACT, json=form(email="x"), headers={"Accept-Language": "en"})
     assert english.headers["Content-Language"] == "en"
     assert (await english.json())["detail"] == "The input is incomplete or invalid."
-    not_json = await client.post(CONTACT, data=b"name=Erika")
-    assert (not_json.status, (await not_json.json())["code"]) == (400, "invalid_json")
+    not_json = await client.post(CONTACT, data=b"name=Erika")  # a plain form post
+    assert (not_json.status, (await not_json.json())["code"]) == (415, "unsupported_media_type")
+    broken = await client.post(CONTACT, data=b"{name", headers={"Content-Type": "application/json"})
+    assert (broken.status, (await broken.json())["code"]) == (400, "invalid_json")
 
 
 async def test_too_many_submissions_from_one_address_are_429(
