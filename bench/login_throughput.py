@@ -55,10 +55,9 @@ async def argon2_baseline(seconds: float, concurrency: int) -> float:
 async def service_logins(base: str, seconds: float, concurrency: int) -> tuple[float, list[float]]:
     done, latencies = 0, []
     deadline = time.perf_counter() + seconds
-    body = {"email": "bench@example.de", "password": PASSWORD}
-
-    async def worker(http: aiohttp.ClientSession) -> None:
+    async def worker(http: aiohttp.ClientSession, client: int) -> None:
         nonlocal done
+        body = {"email": f"bench{client}@example.de", "password": PASSWORD}
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
             async with http.post(f"{base}/api/v1/auth/login", json=body) as response:
@@ -70,26 +69,24 @@ async def service_logins(base: str, seconds: float, concurrency: int) -> tuple[f
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(http, i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
     return done / elapsed, sorted(latencies)
 
 
-async def prepare(database_url: str, base: str) -> None:
+async def prepare(database_url: str, accounts: int) -> None:
+    """One active account per client: real load is many customers, and attempts on one
+    address are serialised on purpose (brute-force protection)."""
+    from argon2 import PasswordHasher, Type
+
+    stored = PasswordHasher(type=Type.ID, **OWASP_PARAMETERS).hash(PASSWORD)
     conn = await asyncpg.connect(database_url)
-    await conn.execute("INSERT INTO auth.customers VALUES ('90001', 'Bench')")
-    await conn.close()
-    registration = {
-        "last_name": "Bench", "customer_number": "90001", "email": "bench@example.de",
-        "password": PASSWORD, "accept_terms": True, "accept_privacy": True,
-    }
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{base}/api/v1/auth/register", json=registration) as response,
-    ):
-        assert response.status == 202
-    conn = await asyncpg.connect(database_url)
-    await conn.execute("UPDATE auth.accounts SET status = 'active'")
+    for i in range(accounts):
+        number, address = f"9{i:04d}", f"bench{i}@example.de"
+        await conn.execute("INSERT INTO auth.customers (customer_number, last_name) VALUES ($1, 'Bench')", number)
+        await conn.execute(
+            "INSERT INTO auth.accounts (id, customer_number, email, email_key, password_hash, status, created_at)"
+            " VALUES (gen_random_uuid(), $1, $2, $2, $3, 'active', now())", number, address, stored)
     await conn.close()
 
 
@@ -120,7 +117,7 @@ async def main(seconds: float, concurrency: int) -> None:
         str(Path(sys.executable).parent / "portal-auth"), "serve", env=env)
     try:
         await wait_healthy(base)
-        await prepare(database_url, base)
+        await prepare(database_url, concurrency)
         await service_logins(base, 2, concurrency)  # warm-up
         baseline = await argon2_baseline(seconds, concurrency)
         service, latencies = await service_logins(base, seconds, concurrency)
