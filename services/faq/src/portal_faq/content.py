@@ -30,6 +30,11 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Position = Annotated[int, Field(ge=1)]
 
 
+def translation_is_whole(question_en: str | None, answer_en: str | None) -> bool:
+    """Half a translation would show an English question above a German answer."""
+    return (question_en is None) == (answer_en is None)
+
+
 class FaqContentError(ValueError):
     """The file is not valid FAQ content; the message names where and why, in one line."""
 
@@ -46,8 +51,7 @@ class Entry(BaseModel):
 
     @model_validator(mode="after")
     def _translation_is_whole(self) -> Entry:
-        # Half a translation would show an English question above a German answer.
-        if (self.question_en is None) != (self.answer_en is None):
+        if not translation_is_whole(self.question_en, self.answer_en):
             raise ValueError("question_en and answer_en must be given together")
         return self
 

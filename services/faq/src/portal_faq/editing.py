@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 
 from portal_faq.cache import ResponseCache
-from portal_faq.content import render_markdown
 from portal_faq.domain.etags import precondition_holds, state_etag
 from portal_faq.problems import (
     CATEGORY_NOT_EMPTY,
@@ -137,16 +136,9 @@ async def _category_id(conn: asyncpg.Connection, slug: str) -> int:
 
 
 def _entry_row(slug: str, body: EntryBody) -> rows.EntryRow:
-    return rows.EntryRow(
-        category_slug=body.category,
-        slug=slug,
-        question=body.question,
-        answer_markdown=body.answer,
-        answer_html=render_markdown(body.answer),
-        question_en=body.question_en,
-        answer_en_markdown=body.answer_en,
-        answer_en_html=render_markdown(body.answer_en) if body.answer_en else None,
-        position=body.position,
+    return rows.EntryRow.rendered(
+        body.category, slug, body.position, body.question, body.answer,
+        body.question_en, body.answer_en,
     )
 
 

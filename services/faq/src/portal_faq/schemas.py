@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from portal_faq.content import Slug
+from portal_faq.content import Slug, translation_is_whole
 from portal_faq.domain import contact
 
 
@@ -37,8 +37,7 @@ class EntryBody(Body):
 
     @model_validator(mode="after")
     def _translation_is_whole(self) -> EntryBody:
-        # Half a translation would show an English question above a German answer.
-        if (self.question_en is None) != (self.answer_en is None):
+        if not translation_is_whole(self.question_en, self.answer_en):
             raise PydanticCustomError("translation_incomplete", "give both or neither")
         return self
 

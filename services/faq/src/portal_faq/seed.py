@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from portal_faq.config import SCHEMA
-from portal_faq.content import Entry, FaqContent, packaged_faq, render_markdown
+from portal_faq.content import Entry, FaqContent, packaged_faq
 from portal_faq.repository import Executor
 from portal_faq.repository import content as repo
 
@@ -47,16 +47,9 @@ async def import_content(conn: Executor, content: FaqContent) -> repo.ImportCoun
 
 
 def _entry_row(category_slug: str, entry: Entry) -> repo.EntryRow:
-    return repo.EntryRow(
-        category_slug=category_slug,
-        slug=entry.slug,
-        question=entry.question,
-        answer_markdown=entry.answer,
-        answer_html=render_markdown(entry.answer),
-        question_en=entry.question_en,
-        answer_en_markdown=entry.answer_en,
-        answer_en_html=render_markdown(entry.answer_en) if entry.answer_en else None,
-        position=entry.position,
+    return repo.EntryRow.rendered(
+        category_slug, entry.slug, entry.position, entry.question, entry.answer,
+        entry.question_en, entry.answer_en,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from portal_faq.content import render_markdown
 from portal_faq.repository import Executor
 
 UPSERT_CATEGORIES = """
@@ -65,6 +66,24 @@ class EntryRow:
     answer_en_markdown: str | None
     answer_en_html: str | None
     position: int
+
+    @classmethod
+    def rendered(
+        cls, category_slug: str, slug: str, position: int, question: str, answer: str,
+        question_en: str | None, answer_en: str | None,
+    ) -> EntryRow:
+        """A row with its Markdown answers rendered to sanitised HTML, as stored."""
+        return cls(
+            category_slug=category_slug,
+            slug=slug,
+            question=question,
+            answer_markdown=answer,
+            answer_html=render_markdown(answer),
+            question_en=question_en,
+            answer_en_markdown=answer_en,
+            answer_en_html=render_markdown(answer_en) if answer_en else None,
+            position=position,
+        )
 
 
 @dataclass(frozen=True)
