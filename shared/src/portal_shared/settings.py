@@ -6,12 +6,13 @@ variable names (upper-cased by the environment, matched case-insensitively).
 
 from __future__ import annotations
 
+import json
 import re
-from ipaddress import IPv4Network, IPv6Network
-from typing import Literal, TypeVar
+from ipaddress import IPv4Network, IPv6Address, IPv6Network
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from portal_shared.topology import EVENTS_EXCHANGE
 
@@ -30,6 +31,69 @@ class CommonSettings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    # Browser origins (`https://host[:port]`) allowed to call the HTTP APIs directly
+    # (CORS): a JSON list or comma-separated. Empty: no CORS headers at all.
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _parse_cors_allowed_origins(cls, value: object) -> list[str]:
+        return parse_origins(value)
+
+
+_ORIGIN = re.compile(
+    r"(?P<scheme>https?)://"
+    r"(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_origins(value: object) -> list[str]:
+    """CORS origins from a JSON list, a comma-separated string or a list, each checked
+    and written the way browsers send the `Origin` header (lower case, no default port)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ValueError("not a valid JSON list of origins") from None
+        else:
+            value = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
+        raise ValueError("expected a list of origins such as [\"https://app.example.de\"]")
+    origins: list[str] = []
+    for origin in value:
+        normalised = normalise_origin(origin)
+        if normalised not in origins:
+            origins.append(normalised)
+    return origins
+
+
+def normalise_origin(origin: str) -> str:
+    """`scheme://host[:port]` in the form a browser sends it; ValueError for anything
+    else: `*`, `null`, a path (even a lone trailing slash), a query, user info."""
+    text = origin.strip()
+    if text == "*":
+        raise ValueError("'*' would let every website call the API; list the exact origins")
+    match = _ORIGIN.fullmatch(text.lower())
+    if match is None:
+        raise ValueError(
+            f"CORS origin {text!r} is not http(s)://host[:port] (no path, no trailing slash)"
+        )
+    scheme, host, port = match["scheme"], match["host"], match["port"]
+    if host.startswith("["):
+        try:
+            host = f"[{IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            raise ValueError(f"CORS origin {text!r} has no valid IPv6 address") from None
+    if port is None or int(port) == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f"CORS origin {text!r} has no valid port")
+    return f"{scheme}://{host}:{int(port)}"
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -8,7 +8,9 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from uuid import uuid4
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from portal_shared.cors import cors_middleware
 from portal_shared.problems import Handler, problem_middleware
 
 CORRELATION_ID = web.RequestKey("correlation_id", str)
@@ -47,7 +49,13 @@ def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> b
     return any(ip in network for network in trusted)
 
 
-def new_application() -> web.Application:
-    return web.Application(
-        middlewares=[correlation_middleware, problem_middleware], client_max_size=MAX_BODY_BYTES
-    )
+def new_application(cors_allowed_origins: Sequence[str] = ()) -> web.Application:
+    """The base app; `cors_allowed_origins` (normalised, from the settings) lets those
+    browser origins call it directly — without any, no CORS middleware is added."""
+    middlewares: list[Middleware] = [correlation_middleware]
+    if cors_allowed_origins:
+        # Inside the correlation middleware (preflights get an X-Request-ID too), outside
+        # the problem middleware (error answers get the CORS headers too).
+        middlewares.append(cors_middleware(cors_allowed_origins))
+    middlewares.append(problem_middleware)
+    return web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
