@@ -29,7 +29,9 @@ AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DEFAULT_RETRY_DELAYS = MailerSettings.model_fields["mailer_retry_delays_seconds"].default
 
 # (schema, package) of every service; a package without migrations yet is skipped.
-SERVICE_SCHEMAS = [("auth", "portal_auth"), ("mailer", "portal_mailer"), ("faq", "portal_faq")]
+SERVICE_SCHEMAS = [
+    ("auth", "portal_auth"), ("mailer", "portal_mailer"), ("faq", "portal_faq"), ("portal", "portal_web"),
+]
 
 
 def dsn_for(database: str) -> str:

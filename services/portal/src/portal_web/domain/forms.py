@@ -1,0 +1,101 @@
+"""What each form asks for, what the portal checks before an API is asked, and how an
+API's problem answer becomes messages at the fields (GOV.UK error pattern)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Fields in the order the page shows them: the error summary lists errors in this order.
+REGISTER = ("last_name", "customer_number", "email", "password", "accept_terms", "accept_privacy")
+LOGIN = ("email", "password")
+FORGOT = ("customer_number", "email")
+RESET = ("password", "password_confirm")
+CHANGE_PASSWORD = ("current_password", "new_password", "new_password_confirm")
+DELETE_ACCOUNT = ("password", "confirm")
+CONTACT = ("name", "email", "customer_number", "subject", "message")
+OPTIONAL = frozenset({"customer_number_optional"})
+PASSWORD_FIELDS = frozenset(
+    {"password", "password_confirm", "current_password", "new_password", "new_password_confirm"}
+)
+
+# The longest value a field may carry (the APIs' limits); longer input is refused here.
+MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "name": 200,
+              "subject": 200, "message": 5000}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+
+
+def values_to_keep(form: Mapping[str, str]) -> dict[str, str]:
+    """What the page shows again after an error: everything but passwords."""
+    return {k: v for k, v in form.items() if k not in PASSWORD_FIELDS and k != "csrf_token"}
+
+
+def missing(form: Mapping[str, str], fields: Iterable[str], optional: Iterable[str] = ()) -> list[FieldError]:
+    errors = []
+    skip = set(optional)
+    for name in fields:
+        value = form.get(name, "")
+        if name in skip:
+            continue
+        if not value.strip():
+            errors.append(FieldError(name, "required"))
+        elif len(value) > MAX_LENGTH.get(name, 1024):
+            errors.append(FieldError(name, "too_long"))
+        elif name == "email" and not looks_like_email(value):
+            errors.append(FieldError(name, "invalid_email"))
+    return errors
+
+
+def looks_like_email(value: str) -> bool:
+    """Only the shape; the API decides the rest."""
+    local, at, domain = value.strip().rpartition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in value.strip()))
+
+
+def confirmation(form: Mapping[str, str], field: str, repeat: str) -> list[FieldError]:
+    if form.get(repeat) and form.get(field) != form.get(repeat):
+        return [FieldError(repeat, "mismatch")]
+    return []
+
+
+# Problem codes that belong to fields, when the API names none itself.
+_CODE_FIELDS = {
+    "customer_mismatch": ("last_name", "customer_number"),
+    "current_password_invalid": ("current_password",),
+    "password_policy": ("password",),
+    "invalid_credentials": ("email",),
+    "account_not_activated": ("email",),
+}
+
+
+def from_problem(code: str, errors: Iterable[tuple[str, str]], fields: tuple[str, ...]) -> list[FieldError]:
+    """Field errors from an API answer; the problem's own code when it names no field."""
+    found = []
+    for field, field_code in errors:
+        if field in fields and not any(e.field == field for e in found):
+            found.append(FieldError(field, code if code == "password_policy" else field_code))
+    if not found:
+        found = [FieldError(f, code) for f in _CODE_FIELDS.get(code, ()) if f in fields]
+    if not found and fields:
+        found = [FieldError(fields[0], code or "invalid")]
+    return in_form_order(found, fields)
+
+
+def in_form_order(errors: Iterable[FieldError], fields: tuple[str, ...]) -> list[FieldError]:
+    order = {name: i for i, name in enumerate(fields)}
+    return sorted(errors, key=lambda e: order.get(e.field, len(order)))
+
+
+def broken_rules(errors: Iterable[tuple[str, str]]) -> list[str]:
+    """The password rule ids an API answer lists as broken."""
+    return [code for field, code in errors if field.endswith("password")]
+
+
+def wait_minutes(seconds: int | None) -> int:
+    """A waiting time as people read it: whole minutes, at least one."""
+    return max(1, -(-(seconds or 60) // 60))

@@ -1,0 +1,97 @@
+"""„Mein Konto“: what auth knows of the customer, password change, log out, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from portal_web import sessions
+from portal_web.domain import forms
+from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.passwords import password_rules
+from portal_web.rendering import render
+from portal_web.upstream import Answer
+
+
+async def as_customer(
+    request: web.Request, method: str, path: str, body: Mapping[str, Any] | None = None
+) -> Answer:
+    """Call auth with the customer's access token; one refresh when auth says the token
+    is no longer good, and the end of the portal session when that fails too."""
+    who = caller(request)
+    token = await sessions.access_token(request, who)
+    answer = await apis(request).auth.call(method, path, who, body, bearer=token)
+    if answer.status == 401 and answer.code == "unauthorized":
+        token = await sessions.refresh(request, who)
+        answer = await apis(request).auth.call(method, path, who, body, bearer=token)
+        if answer.status == 401 and answer.code == "unauthorized":
+            await sessions.log_out(request, {"message": "session_expired"})
+            raise sessions.LoginRequired(expired=True)
+    return answer
+
+
+async def _profile(request: web.Request) -> dict[str, Any]:
+    answer = await as_customer(request, "GET", "/api/v1/auth/me")
+    profile = dict(answer.body)
+    try:
+        profile["member_since"] = datetime.fromisoformat(str(profile.get("created_at")))
+    except ValueError:
+        profile["member_since"] = None
+    return profile
+
+
+async def show(request: web.Request) -> web.Response:
+    profile = await _profile(request)
+    flash = await sessions.pop_flash(request)
+    return await form_page(request, "account.html", profile=profile, rules=await password_rules(request),
+                           notice=(flash or {}).get("message"))
+
+
+async def change_password(request: web.Request) -> web.Response:
+    posted = await form(request)
+    errors = forms.missing(posted, forms.CHANGE_PASSWORD)
+    errors += forms.confirmation(posted, "new_password", "new_password_confirm")
+    if not errors:
+        body = {"current_password": posted["current_password"], "new_password": posted["new_password"]}
+        answer = await as_customer(request, "POST", "/api/v1/auth/me/password", body)
+        if answer.ok:
+            await sessions.set_flash(request, {"message": "password_changed"})
+            return redirect("/konto")
+        if answer.status == 429:
+            errors = [forms.FieldError("current_password", "too_many_attempts")]
+        else:
+            fields = answer.field_errors()
+            mapped = [("new_password", c) for f, c in fields if f in ("password", "new_password")]
+            errors = forms.from_problem(answer.code, mapped or fields, forms.CHANGE_PASSWORD)
+            broken = forms.broken_rules(fields) if answer.code == "password_policy" else []
+            return await form_page(request, "account.html", posted, errors, profile=await _profile(request),
+                                   rules=await password_rules(request), broken=broken, notice=None)
+    return await form_page(request, "account.html", posted, errors, profile=await _profile(request),
+                           rules=await password_rules(request), notice=None)
+
+
+async def show_delete(request: web.Request) -> web.Response:
+    await sessions.access_token(request, caller(request))  # logged in, or to the login page
+    return await form_page(request, "delete.html")
+
+
+async def delete(request: web.Request) -> web.Response:
+    posted = await form(request)
+    errors = forms.missing(posted, ("password",))
+    if posted.get("confirm") != "yes":
+        errors.append(forms.FieldError("confirm", "required"))
+    if errors:
+        return await form_page(request, "delete.html", posted, forms.in_form_order(errors, forms.DELETE_ACCOUNT))
+    answer = await as_customer(request, "DELETE", "/api/v1/auth/me", {"password": posted["password"]})
+    if answer.ok:
+        await sessions.log_out(request)
+        return redirect("/auf-wiedersehen")
+    code = "too_many_attempts" if answer.status == 429 else "current_password_invalid"
+    return await form_page(request, "delete.html", posted, [forms.FieldError("password", code)])
+
+
+async def goodbye(request: web.Request) -> web.Response:
+    return await render(request, "goodbye.html")

@@ -1,0 +1,68 @@
+"""Helpers every page module uses: who is calling, the posted form, answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from portal_shared.web import CORRELATION_ID, client_ip
+from portal_web import sessions
+from portal_web.domain.forms import FieldError, values_to_keep
+from portal_web.keys import CONTEXT, LANGUAGE
+from portal_web.rendering import render
+from portal_web.upstream import Apis, Caller
+
+
+def apis(request: web.Request) -> Apis:
+    return request.app[CONTEXT].apis
+
+
+def caller(request: web.Request) -> Caller:
+    settings = request.app[CONTEXT].settings
+    return Caller(
+        ip=client_ip(request, settings.trusted_proxies),
+        language=request[LANGUAGE],  # type: ignore[arg-type]
+        request_id=request[CORRELATION_ID],
+    )
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    """The posted fields as text (a file upload or repeated name is not a field we take)."""
+    posted = await request.post()
+    return {k: v for k, v in posted.items() if isinstance(v, str)}
+
+
+def redirect(location: str) -> web.Response:
+    """303: after a POST the browser GETs the next page, so reload does not resend."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+async def form_page(
+    request: web.Request,
+    template: str,
+    values: Mapping[str, str] | None = None,
+    errors: Iterable[FieldError] = (),
+    status: int | None = None,
+    **context: Any,
+) -> web.Response:
+    """A page with a form: a session (for its CSRF token), the values the visitor typed
+    (never passwords) and, after a failed post, the errors."""
+    await sessions.ensure(request)
+    error_list = list(errors)
+    shown = dict(values_to_keep(values or {}))
+    return await render(
+        request,
+        template,
+        {
+            "values": shown,
+            "errors": error_list,
+            "error_fields": {e.field: e.code for e in error_list},
+            "wait": None,  # minutes to wait after a 429
+            "broken": [],  # password rules the API named as broken
+            "notice": None,
+            **context,
+        },
+        status=status if status is not None else (422 if error_list else 200),
+    )

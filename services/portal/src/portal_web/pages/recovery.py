@@ -1,0 +1,76 @@
+"""„Passwort vergessen“ and the reset link the mailer sends.
+
+The forgot page always shows the same confirmation: whether customer number and address
+matched is told only to the mailbox that is on file.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from portal_web.domain import forms
+from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.passwords import password_rules
+from portal_web.rendering import render
+
+FORGOT = "forgot.html"
+RESET = "reset.html"
+
+
+async def show_forgot(request: web.Request) -> web.Response:
+    return await form_page(request, FORGOT)
+
+
+async def submit_forgot(request: web.Request) -> web.Response:
+    posted = await form(request)
+    errors = forms.missing(posted, forms.FORGOT)
+    if errors:
+        return await form_page(request, FORGOT, posted, errors)
+    body = {"customer_number": posted["customer_number"].strip(), "email": posted["email"].strip()}
+    answer = await apis(request).auth.call("POST", "/api/v1/auth/password/forgot", caller(request), body)
+    if answer.status == 429:
+        wait = forms.wait_minutes(answer.retry_after())
+        return await form_page(request, FORGOT, posted, [forms.FieldError("customer_number", "too_many_requests")],
+                               status=429, wait=wait)
+    if not answer.ok:
+        return await form_page(request, FORGOT, posted,
+                               forms.from_problem(answer.code, answer.field_errors(), forms.FORGOT))
+    return redirect("/passwort-vergessen/gesendet")
+
+
+async def forgot_sent(request: web.Request) -> web.Response:
+    return await render(request, "forgot_sent.html")
+
+
+async def show_reset(request: web.Request) -> web.Response:
+    token = request.query.get("token", "")[:200]
+    return await form_page(request, RESET, token=token, rules=await password_rules(request))
+
+
+async def submit_reset(request: web.Request) -> web.Response:
+    posted = await form(request)
+    token = posted.get("token", "")[:200]
+    errors = forms.missing(posted, forms.RESET) + forms.confirmation(posted, "password", "password_confirm")
+    if not token:
+        return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
+    if errors:
+        return await form_page(request, RESET, posted, errors, token=token, rules=await password_rules(request))
+    answer = await apis(request).auth.call(
+        "POST", "/api/v1/auth/password/reset", caller(request), {"token": token, "password": posted["password"]}
+    )
+    if answer.ok:
+        return redirect("/passwort-zuruecksetzen/fertig")
+    if answer.status == 410:
+        return await render(request, "reset_result.html", {"outcome": "expired"}, status=410)
+    if answer.status == 400:
+        return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
+    if answer.status == 429:
+        wait = forms.wait_minutes(answer.retry_after())
+        return await render(request, "reset_result.html", {"outcome": "busy", "wait": wait}, status=429)
+    errors = forms.from_problem(answer.code, answer.field_errors(), forms.RESET)
+    return await form_page(request, RESET, posted, errors, token=token, rules=await password_rules(request),
+                           broken=forms.broken_rules(answer.field_errors()))
+
+
+async def reset_done(request: web.Request) -> web.Response:
+    return await render(request, "reset_result.html", {"outcome": "changed"})

@@ -1,0 +1,80 @@
+"""/registrieren → „Bitte bestätigen Sie Ihre Registrierung“ → /aktivieren.
+
+Known and unknown data look the same: auth answers 202 for both, and so does this page.
+The activation page never consumes the token on GET (mail scanners open links): the
+customer presses „Konto aktivieren“, which POSTs it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from portal_web.domain import forms
+from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.passwords import password_rules
+from portal_web.rendering import render
+
+TEMPLATE = "register.html"
+
+
+async def show(request: web.Request) -> web.Response:
+    return await form_page(request, TEMPLATE, rules=await password_rules(request))
+
+
+async def submit(request: web.Request) -> web.Response:
+    posted = await form(request)
+    errors = forms.missing(posted, forms.REGISTER[:4])
+    errors += [forms.FieldError(box, "required") for box in forms.REGISTER[4:] if posted.get(box) != "yes"]
+    if errors:
+        return await _again(request, posted, forms.in_form_order(errors, forms.REGISTER))
+    body = {
+        "last_name": posted["last_name"].strip(),
+        "customer_number": posted["customer_number"].strip(),
+        "email": posted["email"].strip(),
+        "password": posted["password"],
+        "accept_terms": True,
+        "accept_privacy": True,
+        "locale": caller(request).language,
+    }
+    answer = await apis(request).auth.call("POST", "/api/v1/auth/register", caller(request), body)
+    if answer.ok:
+        return redirect("/registrieren/bestaetigen")
+    if answer.status == 429:
+        return await _again(request, posted, [], status=429, wait=forms.wait_minutes(answer.retry_after()))
+    errors = forms.from_problem(answer.code, answer.field_errors(), forms.REGISTER)
+    broken = forms.broken_rules(answer.field_errors()) if answer.code == "password_policy" else []
+    return await _again(request, posted, errors, broken=broken)
+
+
+async def _again(
+    request: web.Request, posted: dict[str, str], errors: list[forms.FieldError],
+    status: int | None = None, wait: int | None = None, broken: list[str] | None = None,
+) -> web.Response:
+    return await form_page(
+        request, TEMPLATE, posted, errors, status=status,
+        rules=await password_rules(request), broken=broken or [], wait=wait,
+    )
+
+
+async def confirm(request: web.Request) -> web.Response:
+    return await render(request, "register_sent.html")
+
+
+async def show_activation(request: web.Request) -> web.Response:
+    token = request.query.get("token", "")
+    return await form_page(request, "activate.html", token=token[:200])
+
+
+async def activate(request: web.Request) -> web.Response:
+    token = (await form(request)).get("token", "")
+    if not token:
+        return await render(request, "activate_result.html", {"outcome": "invalid"}, status=400)
+    answer = await apis(request).auth.call("POST", "/api/v1/auth/activate", caller(request), {"token": token})
+    if answer.ok:
+        return await render(request, "activate_result.html", {"outcome": "activated"})
+    if answer.status == 410:
+        return await render(request, "activate_result.html", {"outcome": "expired"}, status=410)
+    if answer.status == 429:
+        wait = forms.wait_minutes(answer.retry_after())
+        return await render(request, "activate_result.html", {"outcome": "busy", "wait": wait}, status=429)
+    return await render(request, "activate_result.html", {"outcome": "invalid"}, status=400)

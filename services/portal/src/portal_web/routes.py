@@ -1,0 +1,56 @@
+"""The portal's pages: German paths, as the FAQ and the mails name them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from portal_web.pages import (
+    account,
+    contact,
+    faq,
+    language,
+    legal,
+    login,
+    passwords,
+    recovery,
+    registration,
+    start,
+)
+from portal_web.rendering import STATIC_DIR
+
+SLUG = "{slug:[a-z0-9][a-z0-9-]{0,79}}"
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", start.start)
+    r.add_get("/registrieren", registration.show)
+    r.add_post("/registrieren", registration.submit)
+    r.add_get("/registrieren/bestaetigen", registration.confirm)
+    r.add_get("/aktivieren", registration.show_activation)
+    r.add_post("/aktivieren", registration.activate)
+    r.add_get("/login", login.show)
+    r.add_post("/login", login.submit)
+    r.add_post("/logout", login.logout)
+    r.add_get("/passwort-vergessen", recovery.show_forgot)
+    r.add_post("/passwort-vergessen", recovery.submit_forgot)
+    r.add_get("/passwort-vergessen/gesendet", recovery.forgot_sent)
+    r.add_get("/passwort-zuruecksetzen", recovery.show_reset)
+    r.add_post("/passwort-zuruecksetzen", recovery.submit_reset)
+    r.add_get("/passwort-zuruecksetzen/fertig", recovery.reset_done)
+    r.add_post("/passwort/pruefen", passwords.check)
+    r.add_get("/konto", account.show)
+    r.add_post("/konto/passwort", account.change_password)
+    r.add_get("/konto/loeschen", account.show_delete)
+    r.add_post("/konto/loeschen", account.delete)
+    r.add_get("/auf-wiedersehen", account.goodbye)
+    r.add_get("/faq", faq.overview)
+    r.add_get("/faq/suche", faq.search)
+    r.add_get(f"/faq/{SLUG}", faq.entry)
+    r.add_get("/kontakt", contact.show)
+    r.add_post("/kontakt", contact.submit)
+    r.add_get("/kontakt/gesendet", contact.sent)
+    for name in legal.PAGES:
+        r.add_get(f"/{name}", legal.page(name))
+    r.add_get("/sprache", language.switch)
+    r.add_static("/static", str(STATIC_DIR), append_version=False)

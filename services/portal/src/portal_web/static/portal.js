@@ -1,0 +1,140 @@
+/* Kundenportal: small enhancements on top of pages that work without JavaScript.
+   - show/hide toggle for password fields
+   - password rules ticked off while typing (server check, debounced)
+   - FAQ results while typing
+   - activation and reset tokens removed from the address bar
+   - a notice when cookies are switched off
+   No framework, no third-party requests, no inline code (strict CSP). */
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  // Tokens in mailed links are spent by a POST; keep them out of history and bookmarks.
+  if (document.querySelector("[data-strip-token]") && /[?&]token=/.test(location.search)) {
+    history.replaceState(null, "", location.pathname);
+  }
+
+  if (!navigator.cookieEnabled) {
+    document.querySelectorAll("[data-cookie-warning]").forEach(function (el) { el.hidden = false; });
+  }
+
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+
+  // Show / hide password (GOV.UK password input pattern).
+  document.querySelectorAll("input[type=password][data-show-text]").forEach(function (input) {
+    var button = document.createElement("button");
+    var status = document.createElement("span");
+    button.type = "button";
+    button.className = "toggle-button";
+    button.setAttribute("aria-controls", input.id);
+    button.textContent = input.dataset.showText;
+    button.setAttribute("aria-label", input.dataset.showText + ": " + (input.labels[0] ? input.labels[0].textContent : ""));
+    status.className = "visually-hidden";
+    status.setAttribute("aria-live", "polite");
+    button.addEventListener("click", function () {
+      var show = input.type === "password";
+      input.type = show ? "text" : "password";
+      var text = show ? input.dataset.hideText : input.dataset.showText;
+      button.textContent = text;
+      button.setAttribute("aria-label", text + ": " + (input.labels[0] ? input.labels[0].textContent : ""));
+      status.textContent = show ? input.dataset.shownText : input.dataset.hiddenText;
+    });
+    // Never submit a visible password: browsers may store text fields.
+    if (input.form) {
+      input.form.addEventListener("submit", function () { input.type = "password"; });
+    }
+    input.parentNode.appendChild(button);
+    input.parentNode.appendChild(status);
+  });
+
+  // Live password rules: ask the portal (which asks auth) which rules are broken.
+  document.querySelectorAll("input[data-live-rules]").forEach(function (input) {
+    var box = document.getElementById(input.dataset.liveRules);
+    var form = input.form;
+    if (!box || !form) { return; }
+    var csrf = form.querySelector("input[name=csrf_token]");
+    var meterBox = box.querySelector("[data-strength]");
+    var meter = box.querySelector("[data-strength-meter]");
+    var meterText = box.querySelector("[data-strength-text]");
+    var status = box.querySelector("[data-rules-status]");
+    var levels = (box.dataset.strengthTexts || "").split("|");
+    var sequence = 0;
+
+    function field(name) {
+      var el = form.querySelector("[name=" + name + "]");
+      return el ? el.value : "";
+    }
+
+    function show(result) {
+      var rules = box.querySelectorAll("[data-rule]");
+      var met = 0;
+      rules.forEach(function (li) {
+        var broken = result.violations.indexOf(li.dataset.rule) !== -1;
+        li.classList.remove("rule-unknown", "rule-met", "rule-unmet");
+        li.classList.add(broken ? "rule-unmet" : "rule-met");
+        li.querySelector(".rule-state").textContent = " – " + (broken ? box.dataset.unmetText : box.dataset.metText);
+        if (!broken) { met += 1; }
+      });
+      meterBox.hidden = false;
+      meter.value = result.strength;
+      meterText.textContent = levels[result.strength] || "";
+      status.textContent = box.dataset.summaryText.replace("{met}", met).replace("{total}", rules.length);
+    }
+
+    var check = debounce(function () {
+      var password = input.value;
+      if (!password) { return; }
+      var mine = ++sequence;
+      var body = new URLSearchParams();
+      body.set("password", password);
+      ["email", "last_name", "customer_number"].forEach(function (name) {
+        if (field(name)) { body.set(name, field(name)); }
+      });
+      fetch(box.dataset.checkUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf ? csrf.value : "" },
+        body: body
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (result) {
+        if (result && result.available && mine === sequence) { show(result); }
+      }).catch(function () { /* the server checks again on submit */ });
+    }, 300);
+    input.addEventListener("input", check);
+  });
+
+  // FAQ: results while typing, the same list the search page shows.
+  document.querySelectorAll("input[data-instant-search]").forEach(function (input) {
+    var target = document.getElementById(input.dataset.instantSearch);
+    if (!target) { return; }
+    var sequence = 0;
+    var search = debounce(function () {
+      var query = input.value.trim();
+      var mine = ++sequence;
+      if (query.length < 2) {
+        if (target.dataset.live) { target.hidden = true; target.textContent = ""; }
+        return;
+      }
+      fetch("/faq/suche?fragment=1&q=" + encodeURIComponent(query), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null || mine !== sequence) { return; }
+          target.innerHTML = html;  // server-rendered, escaped; only <mark> inside
+          target.hidden = false;
+          target.dataset.live = "1";
+        })
+        .catch(function () { /* the search button still works */ });
+    }, 250);
+    input.addEventListener("input", search);
+  });
+})();

@@ -1,0 +1,115 @@
+"""The auth and FAQ APIs, as the portal's server side calls them.
+
+Every call carries the customer's IP (`X-Forwarded-For`, so auth's and FAQ's throttles
+count the customer, not the portal), the page language and the request id. An API that
+does not answer, or answers 5xx, is `UpstreamUnavailable`: the page says "try again
+later" instead of showing what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from portal_shared.i18n import Language
+
+log = logging.getLogger(__name__)
+
+
+class UpstreamUnavailable(Exception):
+    """An API did not answer in time, or failed on its side."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the portal is calling on behalf of."""
+
+    ip: str
+    language: Language
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def code(self) -> str:
+        """The problem code of an error answer (`invalid_credentials`, …), else ""."""
+        return str(self.body.get("code", "")) if not self.ok else ""
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        return [
+            (str(e.get("field", "")), str(e.get("code", "")))
+            for e in self.body.get("errors", [])
+            if isinstance(e, dict)
+        ]
+
+    def retry_after(self) -> int | None:
+        try:
+            return max(0, int(self.headers.get("Retry-After", "")))
+        except ValueError:
+            return None
+
+
+class Api:
+    def __init__(self, name: str, http: aiohttp.ClientSession, base_url: str) -> None:
+        self.name = name
+        self._http = http
+        self._base = base_url.rstrip("/")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        caller: Caller,
+        body: Mapping[str, Any] | None = None,
+        bearer: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Answer:
+        headers = {
+            "X-Forwarded-For": caller.ip,
+            "Accept-Language": caller.language,
+            "X-Request-ID": caller.request_id,
+            "Accept": "application/json, application/problem+json",
+        }
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        try:
+            async with self._http.request(
+                method, self._base + path, json=body, headers=headers, params=query
+            ) as response:
+                raw = await response.read()
+                answer = Answer(response.status, _json_object(raw), dict(response.headers))
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("%s API unreachable on %s %s: %s", self.name, method, path, type(exc).__name__)
+            raise UpstreamUnavailable(self.name) from None
+        if answer.status >= 500:
+            log.warning("%s API answered %s on %s %s", self.name, answer.status, method, path)
+            raise UpstreamUnavailable(self.name)
+        return answer
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Apis:
+    auth: Api
+    faq: Api
