@@ -13,8 +13,9 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
@@ -67,6 +68,20 @@ class Stack:
         link = next(link for link in mail.links if urlsplit(link).path == path)
         assert link.startswith(self.url), link
         return link
+
+
+async def api_active_account(stack: Stack, email: str, customer: tuple[str, str] = CUSTOMERS[0]) -> None:
+    """An active account made through the auth API (for tests about other pages)."""
+    body = {
+        "last_name": customer[1], "customer_number": customer[0], "email": email, "password": PASSWORD,
+        "accept_terms": True, "accept_privacy": True,
+    }
+    async with aiohttp.ClientSession(stack.auth_url) as http:
+        async with http.post("/api/v1/auth/register", json=body) as response:
+            assert response.status == 202, await response.text()
+        token = parse_qs(urlsplit(await stack.link_to(email, "/aktivieren")).query)["token"][0]
+        async with http.post("/api/v1/auth/activate", json={"token": token}) as response:
+            assert response.status == 200, await response.text()
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +139,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def new_page(browser: Browser, stack: Stack, **options: object) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(base_url=stack.url, locale="de-DE", **options)  # type: ignore[arg-type]
+    options.setdefault("locale", "de-DE")
+    context = await browser.new_context(base_url=stack.url, **options)  # type: ignore[arg-type]
     # Nothing but the portal itself may be asked for anything (no CDN, no fonts, no trackers).
     foreign: list[str] = []
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 # No inline script or style anywhere: everything comes from /static on this origin.
 CONTENT_SECURITY_POLICY = (
@@ -40,15 +41,20 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status in (404, 405):
-            return await render_error(request, exc.status, "not_found")
-        if exc.status == 413:
-            return await render_error(request, 413, "too_large")
-        raise
+            allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+            page = await render_error(request, exc.status, "not_found", headers=allow)
+        elif exc.status == 413:
+            page = await render_error(request, 413, "too_large")
+        else:
+            raise
     except UpstreamUnavailable:
-        return await render_error(request, 503, "unavailable", headers={"Retry-After": "30"})
+        page = await render_error(request, 503, "unavailable", headers={"Retry-After": "30"})
     except Exception:
         log.exception("unhandled error on %s %s (%s)", request.method, request.path, request.get(CORRELATION_ID))
-        return await render_error(request, 500, "internal")
+        page = await render_error(request, 500, "internal")
+    # A session started, rotated or ended before the failure keeps its cookie.
+    _send_cookie(request, page)
+    return page
 
 
 @web.middleware
@@ -64,9 +70,12 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.headers.get("Accept-Language"),
         request.query.get("lang") or (current.language if current else None),
     )
-    if request.method not in _SAFE_METHODS:
+    # A path without a page (404, 405) changes nothing: its error page comes without a
+    # form check, and so never links back to an address an attacker made up.
+    if request.method not in _SAFE_METHODS and request.match_info.http_exception is None:
         refusal = await _csrf_refusal(request, had_cookie=session_id is not None)
         if refusal is not None:
+            _send_cookie(request, refusal)
             return refusal
     try:
         response = await handler(request)
@@ -105,10 +114,18 @@ async def _csrf_refusal(request: web.Request, had_cookie: bool) -> web.StreamRes
         return await render_error(request, 403, "csrf")
     session = request[SESSION]
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
+    if request.content_type in _FORM_TYPES:
+        # Parsed here, whichever way the token came, so a body no browser form sends
+        # (bytes that are not UTF-8, an unknown charset, broken multipart or gzip) is
+        # refused once, as a page, instead of failing in a handler as a 500. Pages read
+        # the cached result.
+        try:
+            form = await request.post()
+        except (ValueError, LookupError, web.RequestPayloadError):
+            return await render_error(request, 400, "csrf")
+        if sent is None:
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
     if session is None:
         # A form that carries a token but no cookie came back: cookies are switched off.
         reason = "cookies_disabled" if sent and not had_cookie else "csrf"

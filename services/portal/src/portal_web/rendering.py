@@ -69,12 +69,13 @@ def setup(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        context_processors=[_page_context],
     )
     env.globals["static_version"] = static_version()
 
 
-async def _page_context(request: web.Request) -> dict[str, Any]:
+def _page_context(request: web.Request) -> dict[str, Any]:
+    """What every template may use; computed here, not in a middleware, so that error
+    pages rendered outside the usual path have it too."""
     language = request.get(LANGUAGE, "de")
     session = request.get(SESSION)
     settings = request.app[CONTEXT].settings
@@ -114,7 +115,8 @@ async def render(
     request: web.Request, template: str, context: Mapping[str, Any] | None = None,
     status: int = 200, headers: Mapping[str, str] | None = None,
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, dict(context or {}), status=status)
+    page = {**_page_context(request), **(context or {})}
+    response = aiohttp_jinja2.render_template(template, request, page, status=status)
     if headers:
         response.headers.update(headers)
     response.headers["Content-Language"] = request.get(LANGUAGE, "de")

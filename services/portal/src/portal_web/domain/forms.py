@@ -40,8 +40,8 @@ def missing(form: Mapping[str, str], fields: Iterable[str], optional: Iterable[s
     skip = set(optional)
     for name in fields:
         value = form.get(name, "")
-        if name in skip:
-            continue
+        if name in skip and not value.strip():
+            continue  # an optional field may stay empty; filled in, it must still fit
         if not value.strip():
             errors.append(FieldError(name, "required"))
         elif len(value) > MAX_LENGTH.get(name, 1024):

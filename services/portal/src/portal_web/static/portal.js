@@ -32,20 +32,24 @@
   // Show / hide password (GOV.UK password input pattern).
   document.querySelectorAll("input[type=password][data-show-text]").forEach(function (input) {
     var button = document.createElement("button");
+    var word = document.createElement("span");
+    var which = document.createElement("span");
     var status = document.createElement("span");
     button.type = "button";
     button.className = "toggle-button";
     button.setAttribute("aria-controls", input.id);
-    button.textContent = input.dataset.showText;
-    button.setAttribute("aria-label", input.dataset.showText + ": " + (input.labels[0] ? input.labels[0].textContent : ""));
+    word.textContent = input.dataset.showText;
+    // Several password fields on one page: a screen reader hears which one it shows.
+    which.className = "visually-hidden";
+    which.textContent = input.labels[0] ? " (" + input.labels[0].textContent.trim() + ")" : "";
+    button.appendChild(word);
+    button.appendChild(which);
     status.className = "visually-hidden";
     status.setAttribute("aria-live", "polite");
     button.addEventListener("click", function () {
       var show = input.type === "password";
       input.type = show ? "text" : "password";
-      var text = show ? input.dataset.hideText : input.dataset.showText;
-      button.textContent = text;
-      button.setAttribute("aria-label", text + ": " + (input.labels[0] ? input.labels[0].textContent : ""));
+      word.textContent = show ? input.dataset.hideText : input.dataset.showText;
       status.textContent = show ? input.dataset.shownText : input.dataset.hiddenText;
     });
     // Never submit a visible password: browsers may store text fields.
