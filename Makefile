@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: setup dev test test-fast lint bench clean
+.PHONY: setup dev reset-dev test test-fast lint bench clean
 
 setup: $(UV)
 	$(UV) sync --frozen --all-packages
@@ -18,6 +18,10 @@ $(UV):
 
 dev: setup
 	.venv/bin/portal-dev
+
+# Drops the development database and stored mails: `make dev` then starts from nothing.
+reset-dev: setup
+	.venv/bin/portal-dev reset
 
 test: setup
 	.venv/bin/pytest

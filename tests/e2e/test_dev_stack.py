@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
-from tests.conftest import AmqpNames
+from tests.conftest import ADMIN_DSN, AmqpNames, dsn_for
 
 pytestmark = pytest.mark.integration
 
@@ -62,11 +63,12 @@ async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
     database_url: str, amqp_names: AmqpNames, tmp_path: Path
 ) -> None:
     ports = distinct_free_ports("AUTH_PORT", "FAQ_PORT", "MAILER_PORT", "DEV_MAILSINK_PORT", "PORTAL")
-    portal = f"http://localhost:{ports.pop('PORTAL')}"
+    portal = f"http://localhost:{ports['PORTAL']}"
     env = {k: v for k, v in os.environ.items() if k != "SMTP_HOST"} | {
-        name: str(port) for name, port in ports.items()
+        name: str(port) for name, port in ports.items() if name != "PORTAL"
     } | {
         "AUTH_DATABASE_URL": database_url,
+        "PORTAL_DATABASE_URL": database_url,
         "FAQ_DATABASE_URL": database_url,
         "MAILER_DATABASE_URL": database_url,
         "EVENTS_EXCHANGE": amqp_names.exchange,
@@ -84,8 +86,8 @@ async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
     try:
         await output.wait_for(r"Ctrl-C stops everything")
         auth = f"http://127.0.0.1:{ports['AUTH_PORT']}"
-        async with aiohttp.ClientSession() as http:
-            for port in (ports["AUTH_PORT"], ports["FAQ_PORT"], ports["MAILER_PORT"]):
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            for port in (ports["AUTH_PORT"], ports["FAQ_PORT"], ports["MAILER_PORT"], ports["PORTAL"]):
                 async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
                     assert ready.status == 200
             registration = {
@@ -96,10 +98,14 @@ async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
                 assert response.status == 202
             link = (await output.wait_for(re.escape(portal) + r"/aktivieren\?token=(\S+)")).group(0)
             async with http.get(link) as page:  # what a mail scanner does: must not activate
-                assert page.status == 200 and "Konto aktivieren" in await page.text()
-            token = link.split("token=")[1]
-            async with http.post(f"{portal}/api/v1/auth/activate", json={"token": token}) as activated:
+                assert page.status == 200
+                html = await page.text()
+            assert "Konto aktivieren" in html
+            fields = dict(re.findall(r'name="(csrf_token|token)" value="([^"]*)"', html))
+            # The button on the portal's page posts the token (with the form's CSRF token).
+            async with http.post(f"{portal}/aktivieren", data=fields) as activated:
                 assert activated.status == 200
+                assert "Ihr Benutzerkonto ist aktiviert" in await activated.text()
         assert list((tmp_path / "var" / "mails").glob("*.eml"))
     finally:
         if child.returncode is None:
@@ -110,3 +116,29 @@ async def test_portal_dev_runs_the_stack_and_stops_cleanly_on_ctrl_c(
     for port in ports.values():
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
+
+
+async def test_portal_dev_reset_drops_the_dev_database(tmp_path: Path) -> None:
+    """`make reset-dev`: the walk-through can start again from an empty database."""
+    name = f"portal_reset_{os.getpid()}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        (tmp_path / "var" / "mails").mkdir(parents=True)
+        (tmp_path / "var" / "mails" / "old.eml").write_text("x")
+        env = {**os.environ} | {
+            variable: dsn_for(name)
+            for variable in ("AUTH_DATABASE_URL", "FAQ_DATABASE_URL", "MAILER_DATABASE_URL", "PORTAL_DATABASE_URL")
+        }
+        child = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "portal-dev"), "reset", env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await child.communicate()
+        assert child.returncode == 0
+        assert f"dropped database {name}" in out.decode()
+        assert not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        assert not list((tmp_path / "var" / "mails").glob("*.eml"))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -1,8 +1,12 @@
 """`portal-dev` (`make dev`): the whole stack on this machine, stopped cleanly by Ctrl-C.
 
-Migrates the three services, seeds a demo customer into an empty customer table, starts a
-local mail sink unless SMTP_HOST points elsewhere, then runs auth, mailer and FAQ as child
-processes with their output prefixed by name.
+Migrates the four services, seeds a demo customer into an empty customer table, starts a
+local mail sink unless SMTP_HOST points elsewhere, then runs auth, mailer, FAQ and the
+portal as child processes with their output prefixed by name. The portal serves where
+PORTAL_BASE_URL points (http://localhost:8080), so the links in mails open its pages.
+
+`portal-dev reset` (`make reset-dev`) drops the development database and the stored
+mails, so the walk-through can start again from nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +23,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 
 from portal_devtools.mailsink import MailSink, print_mail
-from portal_devtools.portal_page import create_portal_page
 from portal_shared.settings import DEFAULT_DATABASE_URL
 
 DEMO_CUSTOMERS = "customer_number,last_name\n10001,Mustermann\n"
@@ -41,6 +43,10 @@ class Program:
     def executable(self) -> str:
         return str(Path(sys.executable).parent / f"portal-{self.name}")
 
+    @property
+    def label(self) -> str:
+        return "portal" if self.name == "web" else self.name
+
     def port(self, env: dict[str, str]) -> int:
         return int(env.get(self.port_variable, self.default_port))
 
@@ -49,20 +55,60 @@ PROGRAMS = (
     Program("auth", "AUTH_PORT", 8081, "AUTH_DATABASE_URL"),
     Program("mailer", "MAILER_PORT", 8083, "MAILER_DATABASE_URL"),
     Program("faq", "FAQ_PORT", 8082, "FAQ_DATABASE_URL"),
+    Program("web", "PORTAL_PORT", 8080, "PORTAL_DATABASE_URL"),
 )
+MAILS = Path("var/mails")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    env = dict(os.environ)
+    if args == ["reset"]:
+        return asyncio.run(reset(env))
+    if args:
+        print("usage: portal-dev [reset]", file=sys.stderr)
+        return 2
     try:
-        return asyncio.run(run_stack(dict(os.environ)))
+        return asyncio.run(run_stack(env))
     except KeyboardInterrupt:
         return 0
 
 
+async def reset(env: dict[str, str]) -> int:
+    """Drop the development database(s) and the stored mails."""
+    for database_url in {env.get(p.database_variable, DEFAULT_DATABASE_URL) for p in PROGRAMS}:
+        base, _, name = database_url.rpartition("/")
+        name = name.split("?")[0]
+        conn = await asyncpg.connect(f"{base}/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+        print(f"portal-dev: dropped database {name}")
+    if MAILS.is_dir():
+        for mail in MAILS.glob("*.eml"):
+            mail.unlink()
+        print(f"portal-dev: removed the mails in {MAILS}/")
+    return 0
+
+
+def _wire_portal(env: dict[str, str]) -> None:
+    """The portal serves at PORTAL_BASE_URL and calls the local APIs, which believe the
+    customer's address it forwards (it is their only proxy here)."""
+    base = urlsplit(env.setdefault("PORTAL_BASE_URL", "http://localhost:8080"))
+    if base.hostname not in ("localhost", "127.0.0.1"):
+        raise SystemExit("portal-dev: PORTAL_BASE_URL must point at this machine (localhost)")
+    env.setdefault("PORTAL_PORT", str(base.port or 80))
+    ports = {p.name: p.port(env) for p in PROGRAMS}
+    env.setdefault("AUTH_API_URL", f"http://127.0.0.1:{ports['auth']}")
+    env.setdefault("FAQ_API_URL", f"http://127.0.0.1:{ports['faq']}")
+    env.setdefault("TRUSTED_PROXIES", '["127.0.0.1/32", "::1/128"]')
+
+
 async def run_stack(env: dict[str, str]) -> int:
+    _wire_portal(env)
     sink = _start_mail_sink(env)
     children: list[asyncio.subprocess.Process] = []
-    page: web.AppRunner | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,7 +122,6 @@ async def run_stack(env: dict[str, str]) -> int:
         for program in PROGRAMS:
             children.append(await _spawn(program, env))
         await _wait_until_ready(env, children)
-        page = await _start_portal_page(env)
         _print_banner(env, sink)
         exited = [asyncio.ensure_future(child.wait()) for child in children]
         await asyncio.wait([asyncio.ensure_future(stop.wait()), *exited], return_when=asyncio.FIRST_COMPLETED)
@@ -86,38 +131,17 @@ async def run_stack(env: dict[str, str]) -> int:
         return 0
     finally:
         print("\nportal-dev: stopping …", flush=True)
-        if page is not None:
-            await page.cleanup()
         await _terminate(children)
         if sink is not None:
             sink.stop()
         print("portal-dev: stopped", flush=True)
 
 
-async def _start_portal_page(env: dict[str, str]) -> web.AppRunner | None:
-    """Serve the stand-in portal page where PORTAL_BASE_URL points, if that is this machine."""
-    base = urlsplit(env.get("PORTAL_BASE_URL", "http://localhost:8080"))
-    if base.hostname not in ("localhost", "127.0.0.1"):
-        return None
-    ports = {p.name: p.port(env) for p in PROGRAMS}
-    runner = web.AppRunner(
-        create_portal_page(f"http://127.0.0.1:{ports['auth']}", f"http://127.0.0.1:{ports['faq']}")
-    )
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", base.port or 80).start()
-    except OSError as exc:
-        await runner.cleanup()
-        # Mailed links lead there: a stack without it would send dead links.
-        raise SystemExit(f"portal-dev: cannot serve the portal page on port {base.port}: {exc.strerror}") from None
-    return runner
-
-
 def _start_mail_sink(env: dict[str, str]) -> MailSink | None:
     if env.get("SMTP_HOST"):
         return None
     port = int(env.get("DEV_MAILSINK_PORT", "1025"))
-    sink = MailSink("127.0.0.1", port, Path("var/mails"), on_mail=print_mail).start()
+    sink = MailSink("127.0.0.1", port, MAILS, on_mail=print_mail).start()
     env.setdefault("SMTP_SECURITY", "none")
     env["SMTP_HOST"], env["SMTP_PORT"] = sink.host, str(sink.port)
     return sink
@@ -157,7 +181,7 @@ async def _spawn(program: Program, env: dict[str, str]) -> asyncio.subprocess.Pr
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
-    asyncio.ensure_future(_prefix_output(program.name, process))
+    asyncio.ensure_future(_prefix_output(program.label, process))
     return process
 
 
@@ -174,9 +198,9 @@ async def _wait_until_ready(env: dict[str, str], children: list[asyncio.subproce
             url = f"http://127.0.0.1:{program.port(env)}/readyz"
             while not await _is_ready(http, url):
                 if any(c.returncode is not None for c in children):
-                    raise SystemExit(f"portal-dev: {program.name} exited during start-up")
+                    raise SystemExit(f"portal-dev: {program.label} exited during start-up")
                 if asyncio.get_running_loop().time() > deadline:
-                    raise SystemExit(f"portal-dev: {program.name} not ready after {READY_TIMEOUT}s")
+                    raise SystemExit(f"portal-dev: {program.label} not ready after {READY_TIMEOUT}s")
                 await asyncio.sleep(0.25)
 
 
@@ -204,12 +228,12 @@ def _print_banner(env: dict[str, str], sink: MailSink | None) -> None:
     mail = f"mail sink on {sink.host}:{sink.port}, mails in var/mails/" if sink else f"SMTP {env['SMTP_HOST']}"
     print(
         "\nKundenportal läuft / is running:\n"
-        f"  portal  {env.get('PORTAL_BASE_URL', 'http://localhost:8080')} (links in mails lead here)\n"
+        f"  portal  {env['PORTAL_BASE_URL']}  ← open this in your browser (links in mails lead here)\n"
         f"  auth    http://127.0.0.1:{ports['auth']}/api/v1/auth/…\n"
         f"  faq     http://127.0.0.1:{ports['faq']}/api/v1/faq\n"
         f"  mailer  http://127.0.0.1:{ports['mailer']}/readyz\n"
         f"  {mail}\n"
-        "  demo customer: 10001 / Mustermann\n"
-        "Ctrl-C stops everything.\n",
+        "  demo customer: Kundennummer 10001, Nachname Mustermann\n"
+        "Ctrl-C stops everything; `make reset-dev` starts over with an empty database.\n",
         flush=True,
     )
