@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from portal_auth.app import create_app as create_auth_app
 from portal_auth.config import AuthSettings
@@ -44,6 +44,8 @@ CUSTOMERS = [("10001", "Mustermann"), ("10002", "Müller")]
 LOCALHOST = ["127.0.0.0/8"]
 
 pytestmark = pytest.mark.integration
+# Conditions are awaited, never slept on; on a busy 2-core machine give them room.
+expect.set_options(timeout=15_000)
 
 
 @dataclass
