@@ -122,7 +122,7 @@ async def _csrf_refusal(request: web.Request, had_cookie: bool) -> web.StreamRes
         try:
             form = await request.post()
         except (ValueError, LookupError, web.RequestPayloadError):
-            return await render_error(request, 400, "csrf")
+            return await render_error(request, 400, "bad_request")
         if sent is None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None

@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 
 from portal_shared.i18n import negotiate
+from portal_web.domain.safety import local_path
 from portal_web.keys import CONTEXT, LANGUAGE, SESSION
 
 STATIC_DIR = files("portal_web") / "static"
@@ -130,6 +131,7 @@ async def render_error(
     if LANGUAGE not in request:
         request[LANGUAGE] = negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
     retry = _RETRY_PAGE.get(request.path, request.path) if request.method == "POST" else request.path
+    retry = local_path(retry, default="/")  # never a link to another site
     context = {"reason": reason, "status": status, "retry_path": retry}
     return await render(request, "error.html", context, status, headers)
 

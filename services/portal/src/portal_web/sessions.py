@@ -86,19 +86,33 @@ async def access_token(request: web.Request, caller: Caller) -> str:
 
 
 async def refresh(request: web.Request, caller: Caller) -> str:
-    """Trade the refresh token for a new pair; ends the session when auth refuses."""
+    """Trade the refresh token for a new pair; ends the session when auth refuses.
+
+    One request at a time per session (the row is locked): refresh tokens rotate, and
+    auth takes a second use of one as theft and ends the whole session — two tabs
+    reloading together must not log the customer out.
+    """
     session = current(request)
     if session is None or session.tokens is None:
         raise LoginRequired()
     ctx = request.app[CONTEXT]
-    answer = await ctx.apis.auth.call(
-        "POST", "/api/v1/auth/refresh", caller, {"refresh_token": session.tokens.refresh_token}
-    )
-    if not answer.ok:
+    used = session.tokens.access_token
+    tokens: Tokens | None = None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        stored = await repo.find_for_update(conn, session.id)
+        if stored is not None and stored.tokens is not None:
+            if stored.tokens.access_token != used and not rules.needs_refresh(stored.tokens, ctx.clock()):
+                tokens = stored.tokens  # a parallel request has just refreshed them
+            else:
+                answer = await ctx.apis.auth.call(
+                    "POST", "/api/v1/auth/refresh", caller, {"refresh_token": stored.tokens.refresh_token}
+                )
+                if answer.ok:
+                    tokens = tokens_from(answer, ctx.clock())
+                    await repo.store_tokens(conn, session.id, tokens)
+    if tokens is None:
         await log_out(request, {"message": "session_expired"})
         raise LoginRequired(expired=True)
-    tokens = tokens_from(answer, ctx.clock())
-    await repo.store_tokens(ctx.pool, session.id, tokens)
     request[SESSION] = replace(session, tokens=tokens)
     return tokens.access_token
 

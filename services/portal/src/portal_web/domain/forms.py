@@ -14,7 +14,6 @@ RESET = ("password", "password_confirm")
 CHANGE_PASSWORD = ("current_password", "new_password", "new_password_confirm")
 DELETE_ACCOUNT = ("password", "confirm")
 CONTACT = ("name", "email", "customer_number", "subject", "message")
-OPTIONAL = frozenset({"customer_number_optional"})
 PASSWORD_FIELDS = frozenset(
     {"password", "password_confirm", "current_password", "new_password", "new_password_confirm"}
 )

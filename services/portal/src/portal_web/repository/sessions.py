@@ -29,6 +29,18 @@ async def insert(conn: asyncpg.Pool | asyncpg.Connection, session: Session) -> N
 
 async def find(conn: asyncpg.Pool | asyncpg.Connection, session_id: str) -> Session | None:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM sessions WHERE id_hash = $1", id_hash(session_id))
+    return _session(session_id, row)
+
+
+async def find_for_update(conn: asyncpg.Connection, session_id: str) -> Session | None:
+    """The session, locked until the transaction ends (one token refresh at a time)."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM sessions WHERE id_hash = $1 FOR UPDATE", id_hash(session_id)
+    )
+    return _session(session_id, row)
+
+
+def _session(session_id: str, row: asyncpg.Record | None) -> Session | None:
     if row is None:
         return None
     tokens = None
