@@ -50,11 +50,14 @@ class Problem(Exception):
         kind: ProblemType,
         errors: Iterable[FieldError] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(kind.code)
         self.kind = kind
         self.errors = list(errors)
         self.headers = headers or {}
+        # Extension members (RFC 9457 §3.2), e.g. `challenge_required` on a failed login.
+        self.extra = extra or {}
 
 
 VALIDATION_ERROR = ProblemType(
@@ -115,6 +118,7 @@ def problem_response(
     kind: ProblemType,
     errors: Iterable[FieldError] = (),
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     language = request_language(request)
     body: dict[str, Any] = {
@@ -125,6 +129,8 @@ def problem_response(
         "code": kind.code,
         "instance": request.path,
     }
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # never in place of a standard member
     field_errors = [{"field": e.field, "code": e.code} for e in errors]
     if field_errors:
         body["errors"] = field_errors
@@ -145,7 +151,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except Problem as problem:
-        return problem_response(request, problem.kind, problem.errors, problem.headers)
+        return problem_response(request, problem.kind, problem.errors, problem.headers, problem.extra)
     except web.HTTPException as exc:
         kind = _BY_STATUS.get(exc.status)
         if kind is None:

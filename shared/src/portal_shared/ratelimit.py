@@ -56,13 +56,21 @@ class RateLimiter:
         self._pool = pool
         self._clock = clock
 
-    async def hit(self, limit: Limit, subject: str) -> int | None:
-        """Count one request; returns seconds to wait when the limit is exceeded, else None."""
+    async def hit(
+        self, limit: Limit, subject: str, conn: asyncpg.Connection | None = None
+    ) -> int | None:
+        """Count one request; returns seconds to wait when the limit is exceeded, else None.
+
+        `conn`: count on this connection (inside the caller's transaction) instead of
+        taking another one from the pool.
+        """
         now = self._clock()
-        async with self._pool.acquire() as conn:
-            hits = await conn.fetchval(
-                COUNT_HIT, f"{limit.name}:{subject}", window_start(now, limit.window)
-            )
+        args = (COUNT_HIT, f"{limit.name}:{subject}", window_start(now, limit.window))
+        if conn is not None:
+            hits = await conn.fetchval(*args)
+        else:
+            async with self._pool.acquire() as pooled:
+                hits = await pooled.fetchval(*args)
         return retry_after(now, limit.window) if hits > limit.hits else None
 
     async def purge(self, older_than: datetime) -> None:
