@@ -11,12 +11,14 @@ import pytest
 from portal_shared import events
 from portal_shared.events import (
     AccountExists,
+    ActivationReminder,
     ContactRequested,
     Envelope,
     MalformedEvent,
     PasswordChanged,
     RegistrationCreated,
     ResetRequested,
+    SuspiciousLogins,
     UnknownEventType,
     UnsupportedSchemaVersion,
     decode,
@@ -54,6 +56,10 @@ def test_envelope_fields_are_pinned() -> None:
          ["account_id", "email", "last_name", "locale", "changed_at", "via"]),
         (ContactRequested, "contact-requested", 1, "faq.contact-requested",
          ["contact_id", "name", "email", "customer_number", "subject", "message", "locale"]),
+        (ActivationReminder, "activation-reminder", 1, "auth.activation-reminder",
+         ["account_id", "email", "last_name", "locale", "activation_token", "expires_at"]),
+        (SuspiciousLogins, "suspicious-logins", 1, "auth.suspicious-logins",
+         ["account_id", "email", "last_name", "locale", "failed_attempts"]),
     ],
 )
 def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fields) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +70,8 @@ def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fiel
 def test_registered_payloads_are_exactly_the_known_events() -> None:
     assert set(events.PAYLOADS) == {
         ("registration-created", 1), ("account-exists", 1), ("reset-requested", 1),
-        ("password-changed", 1), ("contact-requested", 1),
+        ("password-changed", 1), ("contact-requested", 1), ("activation-reminder", 1),
+        ("suspicious-logins", 1),
     }
 
 

@@ -112,6 +112,38 @@ class PasswordChanged(Payload):
     via: Literal["reset", "change"]
 
 
+class ActivationReminder(Payload):
+    """The right password of a pending account was entered at login: the address gets a
+    fresh activation link (older links stop working). The login itself is answered like
+    a wrong password, so only the mailbox learns that the account exists."""
+
+    event_type = "activation-reminder"
+    schema_version = 1
+    routing_key = RoutingKey.ACTIVATION_REMINDER
+
+    account_id: UUID
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    activation_token: str
+    expires_at: AwareDatetime
+
+
+class SuspiciousLogins(Payload):
+    """Failed logins on an account reached the point where further attempts need a
+    solved challenge: the owner is told (at most once a day) and offered a new password."""
+
+    event_type = "suspicious-logins"
+    schema_version = 1
+    routing_key = RoutingKey.SUSPICIOUS_LOGINS
+
+    account_id: UUID
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    failed_attempts: int
+
+
 class ContactRequested(Payload):
     """A visitor sent the contact form; support gets it, the sender a confirmation."""
 
@@ -130,7 +162,10 @@ class ContactRequested(Payload):
 
 PAYLOADS: dict[tuple[str, int], type[Payload]] = {
     (model.event_type, model.schema_version): model
-    for model in (RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested)
+    for model in (
+        RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested,
+        ActivationReminder, SuspiciousLogins,
+    )
 }
 
 

@@ -14,6 +14,8 @@ class RoutingKey:
     RESET_REQUESTED = "auth.reset-requested"
     PASSWORD_CHANGED = "auth.password-changed"
     CONTACT_REQUESTED = "faq.contact-requested"
+    ACTIVATION_REMINDER = "auth.activation-reminder"
+    SUSPICIOUS_LOGINS = "auth.suspicious-logins"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -26,4 +28,6 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.RESET_REQUESTED,
     RoutingKey.PASSWORD_CHANGED,
     RoutingKey.CONTACT_REQUESTED,
+    RoutingKey.ACTIVATION_REMINDER,
+    RoutingKey.SUSPICIOUS_LOGINS,
 )
