@@ -109,8 +109,10 @@ class Portal:
         assert (await self.post("activate", {"token": token})).status == 200
         return registration(**overrides)
 
-    async def login(self, email: str = "max@example.de", password: str = GOOD_PASSWORD) -> dict:
-        response = await self.post("login", {"email": email, "password": password})
+    async def login(
+        self, email: str = "max@example.de", password: str = GOOD_PASSWORD, **extra: str
+    ) -> dict:
+        response = await self.post("login", {"email": email, "password": password, **extra})
         assert response.status == 200, await response.text()
         return await response.json()
 

@@ -148,15 +148,17 @@ async def test_a_used_or_unknown_token_is_invalid(auth_client: TestClient, datab
         assert (await response.json())["code"] == "token_invalid"
 
 
-async def test_login_before_activation_needs_the_right_password_first(
+async def test_login_before_activation_looks_like_a_wrong_password(
     auth_client: TestClient, database_url: str
 ) -> None:
+    # Was 403 account_not_activated after the right password, which told anyone who
+    # registered an address whether it had an account. Now: the same 401 as a wrong
+    # password, and the address gets a fresh activation link.
     await _register_and_token(auth_client, database_url)
     wrong = await auth_client.post("/api/v1/auth/login", json={"email": "max@example.de", "password": "Wrong!123x"})
     right = await auth_client.post("/api/v1/auth/login", json={"email": "max@example.de", "password": GOOD_PASSWORD})
-    assert wrong.status == 401
-    assert right.status == 403
-    assert (await right.json())["code"] == "account_not_activated"
+    assert wrong.status == right.status == 401
+    assert await wrong.json() == await right.json()
 
 
 async def test_unknown_email_and_wrong_password_get_the_same_answer(

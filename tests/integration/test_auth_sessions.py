@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from portal_auth.app import create_app
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
+from tests.challenge_support import solved
 from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal
 from tests.support import running
 
@@ -21,36 +22,34 @@ pytestmark = pytest.mark.integration
 WRONG = "Wrong!Pass7word"
 
 
-async def test_failures_lock_the_account_with_retry_after_even_for_the_right_password(
+async def test_failures_make_attempts_need_a_challenge_even_for_the_right_password_never_a_lock(
     portal: Portal, clock: FakeClock
 ) -> None:
+    # Was: five failures locked the account (429 + Retry-After, doubling) even for its
+    # owner. Now the account is never locked: the next attempts need a solved challenge
+    # (tests/integration/test_auth_throttling.py covers the rest).
     await portal.active_account()
     for _ in range(4):
         assert (await portal.post("login", {"email": "max@example.de", "password": WRONG})).status == 401
     fifth = await portal.post("login", {"email": "max@example.de", "password": WRONG})
     assert fifth.status == 401
-    locked = await portal.post("login", {"email": "max@example.de", "password": GOOD_PASSWORD})
-    assert locked.status == 429
-    assert (await locked.json())["code"] == "too_many_attempts"
-    first_wait = int(locked.headers["Retry-After"])
-    assert 0 < first_wait <= 30
+    assert (await fifth.json())["challenge_required"] is True
+    refused = await portal.post("login", {"email": "max@example.de", "password": GOOD_PASSWORD})
+    assert refused.status == 428
+    assert (await refused.json())["code"] == "challenge_required"
+    assert "Retry-After" not in refused.headers
 
-    clock.advance(seconds=first_wait)
-    assert (await portal.post("login", {"email": "max@example.de", "password": WRONG})).status == 401
-    second = await portal.post("login", {"email": "max@example.de", "password": GOOD_PASSWORD})
-    assert second.status == 429
-    assert int(second.headers["Retry-After"]) > first_wait  # the lock grows
-
-    clock.advance(seconds=int(second.headers["Retry-After"]))
-    await portal.login()  # success clears the account's count
-    assert (await portal.post("login", {"email": "max@example.de", "password": WRONG})).status == 401
+    altcha = await solved(portal.client)
+    await portal.login(altcha=altcha)
+    clock.advance(hours=24, seconds=1)  # a quiet day starts the count anew
+    await portal.login()
 
 
-async def test_unknown_addresses_are_locked_the_same_way(portal: Portal) -> None:
+async def test_unknown_addresses_need_a_challenge_the_same_way(portal: Portal) -> None:
     for _ in range(5):
         await portal.post("login", {"email": "ghost@example.de", "password": WRONG})
     response = await portal.post("login", {"email": "ghost@example.de", "password": WRONG})
-    assert response.status == 429
+    assert response.status == 428
 
 
 async def test_a_hash_with_old_parameters_is_upgraded_at_login(portal: Portal) -> None:
@@ -153,10 +152,10 @@ async def test_rotated_keys_stay_published_and_accepted_until_their_tokens_expir
         assert me.status == 401
 
 
-async def test_a_burst_of_parallel_guesses_runs_into_the_lock(portal: Portal) -> None:
+async def test_a_burst_of_parallel_guesses_runs_into_the_challenge(portal: Portal) -> None:
     await portal.active_account()
     wrong = {"email": "max@example.de", "password": WRONG}
     responses = await asyncio.gather(*(portal.post("login", wrong) for _ in range(20)))
     statuses = sorted(r.status for r in responses)
     assert statuses.count(401) == 5
-    assert statuses.count(429) == 15
+    assert statuses.count(428) == 15  # was 429: locked; now: each needs a solved challenge

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from portal_auth import maintenance, routes
 from portal_auth.access_tokens import AccessTokens, load_private_key, load_public_keys
+from portal_auth.challenges import Challenges, load_hmac_key
 from portal_auth.config import SCHEMA, AuthSettings
 from portal_auth.context import AuthContext, Clock, utc_now
 from portal_auth.keys import CONTEXT, POOL, RELAY, SETTINGS
@@ -29,9 +30,10 @@ def create_app(
     app = new_application(settings.cors_allowed_origins)
     app[SETTINGS] = settings
     access_tokens = _access_tokens(settings)
+    challenges = _challenges(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_outbox_relay)
-    app.cleanup_ctx.append(_context(access_tokens, clock, passwords))
+    app.cleanup_ctx.append(_context(access_tokens, challenges, clock, passwords))
     app.cleanup_ctx.append(_maintenance)
     routes.setup(app)
     add_health_routes(app, {"database": _check_database, "broker": _check_broker})
@@ -48,6 +50,11 @@ def _access_tokens(settings: AuthSettings) -> AccessTokens:
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         retired=load_public_keys(settings.jwt_retired_public_keys),
     )
+
+
+def _challenges(settings: AuthSettings) -> Challenges:
+    secret = settings.altcha_hmac_key.get_secret_value() if settings.altcha_hmac_key else None
+    return Challenges(load_hmac_key(secret, settings.jwt_key_dir), settings.altcha_max_number)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -69,12 +76,13 @@ async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
     await relay.stop()
 
 
-def _context(access_tokens: AccessTokens, clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
+def _context(access_tokens: AccessTokens, challenges: Challenges, clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         hasher = passwords or Passwords()
         app[CONTEXT] = AuthContext(
             pool=app[POOL], passwords=hasher, access_tokens=access_tokens,
             settings=app[SETTINGS], clock=clock, limiter=RateLimiter(app[POOL], clock),
+            challenges=challenges,
         )
         yield
         if passwords is None:

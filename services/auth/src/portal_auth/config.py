@@ -25,6 +25,12 @@ class AuthSettings(CommonSettings):
     # Public keys (PEM) of rotated-out signing keys, published until their tokens expire.
     jwt_retired_public_keys: list[str] = Field(default_factory=list)
     jwt_key_dir: Path = Path("var/auth")
+    # HMAC key of the proof-of-work challenges (and, derived from it, of device tokens).
+    # When unset, a development key is generated once under JWT_KEY_DIR and kept.
+    altcha_hmac_key: SecretStr | None = None
+    # Difficulty: the secret number lies in 0..max, a browser tries max/2 on average
+    # (250 000: about a second on a phone; bench/challenge_solve_time.py measures it).
+    altcha_max_number: int = Field(250_000, ge=1_000, le=10_000_000)
     jwt_issuer: str = "kundenportal-auth"
     jwt_audience: str = "kundenportal"
     # Versions of the documents a registering customer accepts; stored with the consent.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from portal_auth.access_tokens import AccessTokens
+from portal_auth.challenges import Challenges
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
 from portal_shared.problems import Problem
@@ -37,9 +38,15 @@ class AuthContext:
     settings: AuthSettings
     clock: Clock
     limiter: RateLimiter
+    challenges: Challenges
 
     async def limit(self, limit: Limit, subject: str) -> None:
         """Count a request against `limit`; 429 with Retry-After once it is used up."""
         wait = await self.limiter.hit(limit, subject)
         if wait is not None:
             raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+
+    async def within(self, limit: Limit, subject: str, conn: asyncpg.Connection) -> bool:
+        """Count a request against `limit` in the caller's transaction; False once it is
+        used up (for limits kept quietly: the caller answers alike and does less)."""
+        return await self.limiter.hit(limit, subject, conn) is None

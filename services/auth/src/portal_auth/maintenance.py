@@ -1,4 +1,5 @@
-"""Periodic clean-up: expired registrations, spent tokens, ended sessions, old counters.
+"""Periodic clean-up: expired registrations, spent tokens and challenges, ended sessions,
+old counters.
 
 Runs in every replica; an advisory lock lets one of them do each round.
 """
@@ -13,7 +14,7 @@ import asyncpg
 
 from portal_auth.config import AuthSettings
 from portal_auth.context import Clock
-from portal_auth.repository import accounts, security, sessions, tokens
+from portal_auth.repository import accounts, challenges, security, sessions, tokens
 from portal_shared import ratelimit
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ async def purge_expired(pool: asyncpg.Pool, settings: AuthSettings, now: datetim
         await tokens.purge(conn, "reset", now - retention)
         await sessions.purge(conn, now)
         await security.purge_failures(conn, now - timedelta(days=1))
+        await challenges.purge(conn, now)
         await conn.execute(ratelimit.PURGE_OLD, now - timedelta(days=1))
     if purged:
         log.info("purged %d expired registrations", purged)

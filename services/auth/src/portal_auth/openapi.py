@@ -44,6 +44,31 @@ _token_pair = {
         "refresh_token": {"type": "string"},
     },
 }
+_logged_in = {
+    "type": "object",
+    "required": [*_token_pair["required"], "device_token"],
+    "properties": {
+        **_token_pair["properties"],
+        "device_token": {
+            "type": "string",
+            "description": "Present it as `device_token` at this browser's next logins: its "
+                           "failures are then counted apart from guesses made elsewhere",
+        },
+    },
+}
+_challenge = {
+    "type": "object",
+    "description": "ALTCHA challenge: find n in 0..maxNumber with SHA-256(salt + n) = challenge; "
+                   "send base64(JSON {algorithm, challenge, number, salt, signature}) as `altcha`",
+    "required": ["algorithm", "challenge", "maxNumber", "salt", "signature"],
+    "properties": {
+        "algorithm": {"const": "SHA-256"},
+        "challenge": {"type": "string"},
+        "maxNumber": {"type": "integer"},
+        "salt": {"type": "string"},
+        "signature": {"type": "string"},
+    },
+}
 _status = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
 _profile = {
     "type": "object",
@@ -96,6 +121,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         413: "Body too large",
         415: "Body is not application/json",
         422: "Invalid input",
+        428: "A solved challenge is needed (`challenge_required`): GET /challenge, send `altcha`",
         429: "Too many attempts (see Retry-After)",
     }
     return {
@@ -124,7 +150,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         f"{p}/register": {"post": {
             "summary": "Register with customer number and last name",
             "requestBody": _body(schemas.RegisterRequest),
-            "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 429)},
+            "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 428, 429)},
         }},
         f"{p}/activate": {"post": {
             "summary": "Activate the account with the mailed token",
@@ -134,7 +160,11 @@ def _operations() -> dict[str, dict[str, Any]]:
         f"{p}/login": {"post": {
             "summary": "Log in with e-mail address and password",
             "requestBody": _body(schemas.LoginRequest),
-            "responses": {**_ok(200, "TokenPair", "Logged in"), **_problems(*BODY_ERRORS, 401, 403, 429)},
+            "responses": {**_ok(200, "LoggedIn", "Logged in"), **_problems(*BODY_ERRORS, 401, 428, 429)},
+        }},
+        f"{p}/challenge": {"get": {
+            "summary": "A proof-of-work challenge (ALTCHA) for logins and registrations after failures",
+            "responses": _ok(200, "Challenge", "Valid for 10 minutes, once"),
         }},
         f"{p}/refresh": {"post": {
             "summary": "Exchange a refresh token (rotated on every use)",
@@ -202,7 +232,8 @@ REQUEST_MODELS = (
 @cache
 def openapi_document() -> dict[str, Any]:
     components: dict[str, Any] = {
-        "Problem": _problem_schema, "TokenPair": _token_pair, "Status": _status,
+        "Problem": _problem_schema, "TokenPair": _token_pair, "LoggedIn": _logged_in,
+        "Challenge": _challenge, "Status": _status,
         "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
     }
     for model in REQUEST_MODELS:

@@ -34,12 +34,6 @@ INVALID_CREDENTIALS = ProblemType(
     "E-Mail-Adresse oder Passwort ist falsch.",
     "E-mail address or password is incorrect.",
 )
-ACCOUNT_NOT_ACTIVATED = ProblemType(
-    "account_not_activated", 403, "Account not activated",
-    "Ihr Benutzerkonto ist noch nicht aktiviert. Bitte nutzen Sie den Link aus der "
-    "Aktivierungs-E-Mail.",
-    "Your account is not activated yet. Please use the link in the activation e-mail.",
-)
 REFRESH_TOKEN_INVALID = ProblemType(
     "refresh_token_invalid", 401, "Session expired",
     "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
@@ -54,4 +48,12 @@ RESET_TOKEN_EXPIRED = ProblemType(
     "token_expired", 410, "Link expired",
     "Der Link ist abgelaufen. Bitte fordern Sie über „Passwort vergessen“ einen neuen an.",
     "The link has expired. Please request a new one via \u201cForgot password\u201d.",
+)
+CHALLENGE_REQUIRED = ProblemType(
+    "challenge_required", 428, "Challenge required",
+    "Nach mehreren fehlgeschlagenen Versuchen ist eine kurze Prüfung nötig, dass Sie kein "
+    "Roboter sind: Ihr Browser löst dafür eine kleine Rechenaufgabe. Bitte versuchen Sie es "
+    "noch einmal, oder wählen Sie „Passwort vergessen“.",
+    "After several failed attempts, a short check that you are not a robot is needed: your "
+    "browser solves a small computing task. Please try again, or choose \u201cForgot password\u201d.",
 )

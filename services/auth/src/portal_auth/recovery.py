@@ -12,7 +12,7 @@ from portal_auth.access_tokens import AccessClaims
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, password_policy, tokens
-from portal_auth.domain.limits import FORGOT_PER_ADDRESS, FORGOT_PER_IP, RESET
+from portal_auth.domain.limits import FORGOT_PER_ACCOUNT, FORGOT_PER_IP, RESET
 from portal_auth.problems import (
     PASSWORD_POLICY,
     RESET_TOKEN_EXPIRED,
@@ -33,20 +33,25 @@ REUSED = "not_reused"  # joins the policy's rule ids: a new password is not a re
 async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: Caller) -> None:
     """Queue a reset mail when customer number and address match an active account.
 
-    Always the same answer; both outcomes do the same reads and an audit write.
+    Always the same answer (202), also past the per-account limit: then nothing more is
+    sent, quietly — the newest mail already holds a working link, and a 429 would let
+    anyone who knows the data keep the owner from asking. Both outcomes do the same
+    reads and an audit write, within the same padded time. Per client IP, too many
+    requests still get 429: that tells the asker nothing about the data.
     """
     number = customers.normalise_customer_number(customer_number)
     address_key = email.key(address)
     await ctx.limit(FORGOT_PER_IP, caller.ip)
-    await ctx.limit(FORGOT_PER_ADDRESS, address_key)
     now = ctx.clock()
     async with lasting_at_least(UNIFORM_ANSWER_SECONDS), ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_active_by_customer_and_email(conn, number, address_key)
+        sending = account is not None and await ctx.within(FORGOT_PER_ACCOUNT, str(account["id"]), conn)
         await security.audit(
             conn, now, "reset_requested", caller.ip, account["id"] if account else None,
             number if account else None, matched=account is not None,
+            **({"sent": sending} if account is not None else {}),
         )
-        if account is None:
+        if account is None or not sending:
             return
         await token_records.void_unused(conn, "reset", account["id"])
         token, token_hash = tokens.new_token()
@@ -80,8 +85,8 @@ async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller)
             raise Problem(TOKEN_INVALID)  # used by a parallel request meanwhile
         await token_records.use(conn, "reset", token_hash, now)
         await _store_new_password(ctx, conn, account, new_hash, now, "reset", caller, keep_session=None)
-        # A customer who proved control of the mailbox is not kept out by earlier typos.
-        await throttle.clear_account(conn, account["email_key"])
+        # A customer who proved control of the mailbox starts without a guessing count.
+        await throttle.clear(conn, throttle.account_subject(account["email_key"]))
 
 
 async def change(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import uuid4
 
+from portal_auth import throttle
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, password_policy, tokens
-from portal_auth.domain.limits import ACTIVATE, REGISTER, REGISTER_PER_CUSTOMER
+from portal_auth.domain.limits import ACTIVATE, CUSTOMER_CHALLENGES, REGISTER
 from portal_auth.problems import (
     CUSTOMER_MISMATCH,
     PASSWORD_POLICY,
@@ -40,14 +41,20 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     if not (form.accept_terms and form.accept_privacy):
         raise Problem(TERMS_NOT_ACCEPTED, _unaccepted(form))
     number = customers.normalise_customer_number(form.customer_number)
-    await ctx.limit(REGISTER_PER_CUSTOMER, number)
     address = email.clean(form.email)
     address_key = email.key(address)
     personal = password_policy.PersonalData(form.last_name, address, number)
     broken = password_policy.violations(form.password, personal)
     if broken:
         raise Problem(PASSWORD_POLICY, [FieldError("password", rule) for rule in broken])
-    async with lasting_at_least(UNIFORM_ANSWER_SECONDS):
+    # Guessing a customer's last name (or number) gets slow past a few wrong ones per
+    # number, whichever IPs ask: attempts then need a solved challenge. Nobody is locked
+    # out, and a password the policy refuses guessed nothing and is not counted.
+    subject = throttle.customer_subject(number)
+    async with (
+        throttle.guess(ctx, subject, CUSTOMER_CHALLENGES, form.altcha, CUSTOMER_MISMATCH),
+        lasting_at_least(UNIFORM_ANSWER_SECONDS),
+    ):
         await _create_pending_or_notify(ctx, form, number, address, address_key, caller)
 
 

@@ -35,6 +35,7 @@ def setup(app: web.Application) -> None:
     add.add_post(f"{PREFIX}/register", register)
     add.add_post(f"{PREFIX}/activate", activate)
     add.add_post(f"{PREFIX}/login", login)
+    add.add_get(f"{PREFIX}/challenge", challenge)
     add.add_post(f"{PREFIX}/refresh", refresh)
     add.add_post(f"{PREFIX}/logout", logout)
     add.add_get(f"{PREFIX}/me", me)
@@ -80,8 +81,17 @@ async def activate(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     body = await parse_json_body(request, LoginRequest)
-    pair = await sessions.login(_ctx(request), body.email, body.password, _caller(request))
-    return _token_response(pair)
+    logged_in = await sessions.login(
+        _ctx(request), body.email, body.password, _caller(request), body.altcha, body.device_token
+    )
+    return web.json_response({**_token_body(logged_in.tokens), "device_token": logged_in.device_token})
+
+
+async def challenge(request: web.Request) -> web.Response:
+    """A fresh proof-of-work challenge (ALTCHA): solved, it goes with the next login or
+    registration as `altcha`. Valid for 10 minutes, once."""
+    ctx = _ctx(request)
+    return web.json_response(ctx.challenges.create(ctx.clock()))
 
 
 async def refresh(request: web.Request) -> web.Response:
@@ -179,14 +189,16 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 def _token_response(pair: sessions.TokenPair) -> web.Response:
-    return web.json_response(
-        {
-            "access_token": pair.access_token,
-            "token_type": "Bearer",
-            "expires_in": pair.expires_in,
-            "refresh_token": pair.refresh_token,
-        }
-    )
+    return web.json_response(_token_body(pair))
+
+
+def _token_body(pair: sessions.TokenPair) -> dict[str, object]:
+    return {
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+    }
 
 
 async def _no_store(request: web.Request, response: web.StreamResponse) -> None:

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 from portal_auth.domain import email
 
 MAX_PASSWORD_LENGTH = 1024  # far above any policy limit; bounds the hashing work
+MAX_ALTCHA_LENGTH = 1000  # a solved challenge (base64 JSON) is about 350 characters
 
 
 def _valid_email(value: str) -> str:
@@ -34,6 +35,8 @@ class RegisterRequest(Body):
     accept_terms: StrictBool
     accept_privacy: StrictBool
     locale: Literal["de", "en"] = "de"
+    # A solved challenge (base64 ALTCHA payload); needed after several wrong last names.
+    altcha: str | None = Field(None, max_length=MAX_ALTCHA_LENGTH)
 
 
 class ActivateRequest(Body):
@@ -43,6 +46,10 @@ class ActivateRequest(Body):
 class LoginRequest(Body):
     email: str = Field(min_length=1, max_length=email.MAX_LENGTH)
     password: Password
+    # A solved challenge (base64 ALTCHA payload); needed after several failed logins.
+    altcha: str | None = Field(None, max_length=MAX_ALTCHA_LENGTH)
+    # From an earlier successful login in this browser: its failures are counted apart.
+    device_token: str | None = Field(None, max_length=200)
 
 
 class RefreshRequest(Body):

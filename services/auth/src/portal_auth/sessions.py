@@ -11,12 +11,23 @@ import asyncpg
 
 from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims, InvalidAccessToken
+from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
-from portal_auth.domain import email, tokens
-from portal_auth.domain.limits import REFRESH
-from portal_auth.problems import ACCOUNT_NOT_ACTIVATED, INVALID_CREDENTIALS, REFRESH_TOKEN_INVALID
+from portal_auth.domain import devices, email, tokens
+from portal_auth.domain.limits import (
+    ACCOUNT_CHALLENGES,
+    ACTIVATION_REMINDER,
+    ATTACK_NOTICE_INTERVAL,
+    DEVICE_CHALLENGES,
+    REFRESH,
+)
+from portal_auth.domain.throttling import threshold_reached_now
+from portal_auth.problems import INVALID_CREDENTIALS, REFRESH_TOKEN_INVALID
 from portal_auth.repository import accounts, security
 from portal_auth.repository import sessions as session_records
+from portal_auth.repository import tokens as token_records
+from portal_shared import outbox
+from portal_shared.events import ActivationReminder, SuspiciousLogins, new_event
 from portal_shared.problems import UNAUTHORIZED, Problem
 
 
@@ -27,40 +38,109 @@ class TokenPair:
     expires_in: int
 
 
-async def login(ctx: AuthContext, address: str, password: str, caller: Caller) -> TokenPair:
+@dataclass(frozen=True)
+class LoggedIn:
+    tokens: TokenPair
+    device_token: str  # for the browser to present at its next logins
+
+
+async def login(
+    ctx: AuthContext, address: str, password: str, caller: Caller,
+    altcha: str | None = None, device_token: str | None = None,
+) -> LoggedIn:
+    """Check the password; open a session when it is right and the account active.
+
+    A pending account with the right password is answered like a wrong password, and
+    its address gets a fresh activation link: only the mailbox learns that it exists.
+    Failures count for the address, or for the device when the browser presents a valid
+    device token of this account; past a few, attempts need a solved challenge.
+    """
     address_key = email.key(address)
     async with ctx.pool.acquire() as conn, conn.transaction():
         # Attempts on one address run one at a time, on every replica: a burst of
-        # parallel guesses is counted guess by guess and runs into the lock.
+        # parallel guesses is counted guess by guess and runs into the challenge.
         await throttle.serialise_attempts(conn, address_key)
-        await throttle.refuse_if_locked(ctx, conn, address_key, caller.ip)
+        await throttle.refuse_if_ip_locked(ctx, conn, caller.ip)
         account = await accounts.find_by_email(conn, address_key)
+        device_id = _known_device(ctx, account, device_token)
+        if device_id is not None:
+            subject, policy = throttle.device_subject(device_id), DEVICE_CHALLENGES
+        else:
+            subject, policy = throttle.account_subject(address_key), ACCOUNT_CHALLENGES
+        await throttle.require_challenge(ctx, conn, subject, policy, altcha)
         stored_hash = account["password_hash"] if account else None
         # An unknown address is verified against a dummy hash: same answer, same time.
         verified = await ctx.passwords.verify(stored_hash, password)
         now = ctx.clock()
-        refusal = None
-        if not verified:
-            await throttle.record_failure(ctx, conn, address_key, caller.ip)
-            await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
-            refusal = INVALID_CREDENTIALS
+        if verified and account is not None and account["status"] == "active":
+            assert stored_hash is not None
+            if device_id is not None:
+                await throttle.clear(conn, subject)
+            if ctx.passwords.needs_rehash(stored_hash):
+                # Parameters were raised since this hash was made; upgrade it now.
+                await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
+            pair = await _open_session(ctx, conn, account["id"])
+            await security.audit(
+                conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
+            )
+            device = devices.issue(
+                ctx.challenges.device_key(), account["id"], device_id or devices.new_device_id(), now
+            )
+            return LoggedIn(pair, device)
+        # A wrong password, an unknown address, or the right password of a pending
+        # account: one answer, one count.
+        failures = await throttle.record_failure(ctx, conn, subject, policy, caller.ip)
+        if verified and account is not None:
+            await security.audit(conn, now, "login_pending", caller.ip, account["id"])
+            await _remind_to_activate(ctx, conn, account, caller)
         else:
-            assert account is not None and stored_hash is not None
-            await throttle.clear_account(conn, address_key)
-            if account["status"] != "active":
-                refusal = ACCOUNT_NOT_ACTIVATED
-            else:
-                if ctx.passwords.needs_rehash(stored_hash):
-                    # Parameters were raised since this hash was made; upgrade it now.
-                    await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
-                pair = await _open_session(ctx, conn, account["id"])
-                await security.audit(
-                    conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
-                )
-    if refusal is not None:
-        # Raised after the block, so that the failure count is committed.
-        raise Problem(refusal)
-    return pair
+            await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
+        if account is not None and account["status"] == "active" and device_id is None:
+            await _tell_owner_if_attacked(ctx, conn, account, failures, caller)
+    # Raised after the block, so that the failure count is committed.
+    raise Problem(INVALID_CREDENTIALS, extra=throttle.hint(policy, failures))
+
+
+def _known_device(ctx: AuthContext, account: asyncpg.Record | None, token: str | None) -> str | None:
+    if account is None or not token:
+        return None
+    return devices.device_of(ctx.challenges.device_key(), token, account["id"], ctx.clock())
+
+
+async def _remind_to_activate(
+    ctx: AuthContext, conn: asyncpg.Connection, account: asyncpg.Record, caller: Caller
+) -> None:
+    """A fresh activation link for a pending account (quietly at most a few an hour);
+    only the newest link works."""
+    if not await ctx.within(ACTIVATION_REMINDER, str(account["id"]), conn):
+        return
+    now = ctx.clock()
+    await token_records.void_unused(conn, "activation", account["id"])
+    token, token_hash = tokens.new_token()
+    expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
+    await token_records.insert(conn, "activation", token_hash, account["id"], now, expires)
+    reminder = ActivationReminder(
+        account_id=account["id"], email=account["email"], last_name=account["last_name"],
+        locale=account["locale"], activation_token=token, expires_at=expires,
+    )
+    await outbox.enqueue(conn, new_event(reminder, caller.correlation_id), SCHEMA)
+
+
+async def _tell_owner_if_attacked(
+    ctx: AuthContext, conn: asyncpg.Connection, account: asyncpg.Record, failures: int, caller: Caller
+) -> None:
+    """When failures first make challenges necessary, the owner hears of it (at most
+    once a day), with the way to a new password."""
+    if not threshold_reached_now(ACCOUNT_CHALLENGES, failures):
+        return
+    now = ctx.clock()
+    if not await security.claim_attack_notice(conn, account["id"], now, now - ATTACK_NOTICE_INTERVAL):
+        return
+    notice = SuspiciousLogins(
+        account_id=account["id"], email=account["email"], last_name=account["last_name"],
+        locale=account["locale"], failed_attempts=failures,
+    )
+    await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)
 
 
 async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> TokenPair:

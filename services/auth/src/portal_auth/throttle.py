@@ -1,33 +1,68 @@
-"""Brute-force protection for password checks, shared by all replicas via PostgreSQL.
+"""Brute-force protection for guesses, shared by all replicas via PostgreSQL.
 
-Failures are counted per account (its e-mail key, whether or not it exists, so a lock
-reveals nothing) and per client IP; past a few free failures each further one locks the
-subject for twice as long as the last. A successful login clears the account's count.
+Failures are counted per guessing target:
+- `account:<email key>` failed logins on an address without a valid device token,
+  whether or not the address has an account (so the counts reveal nothing);
+- `device:<id>` failed logins with a valid device token of the account: the owner's
+  known browser, counted apart, so guesses from elsewhere never reach it;
+- `customer:<number>` registrations whose last name did not match (known number or not).
+Past a few free failures, each further attempt at that target must carry a solved
+proof-of-work challenge (428 `challenge_required` without one): guessing gets slow and
+costly, and nobody is locked out. Only attempts that can guess something count — a
+wrong password, a wrong last name — never a password that breaks the policy.
+
+Per client IP (`ip:<address>`), failed password checks still lock that address for a
+while, doubling up to an hour: it only ever hits whoever is guessing from it. A
+logged-in customer re-entering the password (`confirm:<account id>`) is locked the
+same way, so a stolen session cannot be used to try passwords either.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from portal_auth.context import AuthContext, Caller
-from portal_auth.domain.limits import ACCOUNT_LOCKS, IP_LOCKS
-from portal_auth.domain.throttling import LockPolicy, lock_duration, seconds_until
-from portal_auth.problems import CURRENT_PASSWORD_INVALID
+from portal_auth.domain.limits import CONFIRM_LOCKS, IP_LOCKS
+from portal_auth.domain.throttling import (
+    ChallengePolicy,
+    LockPolicy,
+    lock_duration,
+    needs_challenge,
+    seconds_until,
+)
+from portal_auth.problems import CHALLENGE_REQUIRED, CURRENT_PASSWORD_INVALID
 from portal_auth.repository import Conn, accounts, security
-from portal_shared.problems import FieldError, Problem
+from portal_shared.problems import FieldError, Problem, ProblemType
 from portal_shared.ratelimit import TOO_MANY_ATTEMPTS
 
 
-def subjects(email_key: str, ip: str) -> dict[str, LockPolicy]:
-    return {f"account:{email_key}": ACCOUNT_LOCKS, f"ip:{ip}": IP_LOCKS}
+def account_subject(email_key: str) -> str:
+    return f"account:{email_key}"
 
 
-async def refuse_if_locked(ctx: AuthContext, conn: Conn, email_key: str, ip: str) -> None:
+def device_subject(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def customer_subject(customer_number: str) -> str:
+    return f"customer:{customer_number}"
+
+
+def hint(policy: ChallengePolicy, failures: int) -> dict[str, Any]:
+    """Told with a failure: whether the next attempt must carry a solved challenge, so a
+    page can prepare one at once (same for known and unknown targets)."""
+    return {"challenge_required": True} if needs_challenge(policy, failures) else {}
+
+
+async def refuse_if_locked(ctx: AuthContext, conn: Conn, *keys: str) -> None:
     now = ctx.clock()
     locked = [
-        r["locked_until"] for r in await security.failures(conn, list(subjects(email_key, ip)))
+        r["locked_until"] for r in await security.failures(conn, list(keys))
         if r["locked_until"] is not None and r["locked_until"] > now
     ]
     if locked:
@@ -35,17 +70,33 @@ async def refuse_if_locked(ctx: AuthContext, conn: Conn, email_key: str, ip: str
         raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
 
 
-async def record_failure(ctx: AuthContext, conn: Conn, email_key: str, ip: str) -> None:
+async def refuse_if_ip_locked(ctx: AuthContext, conn: Conn, ip: str) -> None:
+    await refuse_if_locked(ctx, conn, f"ip:{ip}")
+
+
+async def require_challenge(
+    ctx: AuthContext, conn: Conn, subject: str, policy: ChallengePolicy, altcha: str | None
+) -> None:
+    """Past the free failures, spend the attempt's solved challenge or refuse it (428).
+    A refused attempt guessed nothing and is not counted."""
     now = ctx.clock()
-    for key, policy in subjects(email_key, ip).items():
-        failures = await security.record_failure(conn, key, now, now - policy.forget_after)
-        duration = lock_duration(policy, failures)
-        if duration is not None:
-            await security.lock(conn, key, now + duration)
+    failures = await security.failure_count(conn, subject, now - policy.forget_after)
+    if needs_challenge(policy, failures) and not await ctx.challenges.redeem(conn, altcha, now):
+        raise Problem(CHALLENGE_REQUIRED)
 
 
-async def clear_account(conn: Conn, email_key: str) -> None:
-    await security.clear(conn, f"account:{email_key}")
+async def record_failure(
+    ctx: AuthContext, conn: Conn, subject: str, policy: ChallengePolicy, ip: str
+) -> int:
+    """Count a failed guess at `subject` and from `ip`; returns the subject's count."""
+    now = ctx.clock()
+    failures = await security.record_failure(conn, subject, now, now - policy.forget_after)
+    await _count_locking(ctx, conn, f"ip:{ip}", IP_LOCKS)
+    return failures
+
+
+async def clear(conn: Conn, subject: str) -> None:
+    await security.clear(conn, subject)
 
 
 async def serialise_attempts(conn: Conn, email_key: str) -> None:
@@ -53,24 +104,71 @@ async def serialise_attempts(conn: Conn, email_key: str) -> None:
     await accounts.lock_keys(conn, f"password-check:{email_key}")
 
 
+@asynccontextmanager
+async def guess(
+    ctx: AuthContext, subject: str, policy: ChallengePolicy, altcha: str | None, miss: ProblemType
+) -> AsyncIterator[None]:
+    """One attempt at `subject` whose outcome the enclosed work decides (registration:
+    the last name is checked deep inside it, on connections of its own).
+
+    The attempt is counted before it is checked, so a burst of parallel guesses cannot
+    all slip in under the threshold; it stays counted only when the work fails with
+    `miss` (a wrong guess), which then also carries the `hint`.
+    """
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn:
+        failures = await security.record_failure(conn, subject, now, now - policy.forget_after)
+    wrong = False
+    try:
+        if needs_challenge(policy, failures - 1):
+            async with ctx.pool.acquire() as conn:
+                if not await ctx.challenges.redeem(conn, altcha, now):
+                    raise Problem(CHALLENGE_REQUIRED)
+        try:
+            yield
+        except Problem as problem:
+            if problem.kind is not miss:
+                raise
+            wrong = True
+            raise Problem(problem.kind, problem.errors, problem.headers,
+                          {**problem.extra, **hint(policy, failures)}) from None
+    finally:
+        if not wrong:
+            async with ctx.pool.acquire() as conn:
+                await security.uncount(conn, subject)
+
+
 async def confirm_password(
     ctx: AuthContext, account_id: UUID, password: str, field: str, caller: Caller
 ) -> asyncpg.Record:
     """A logged-in customer re-enters the password before a sensitive change.
 
-    Wrong guesses count like failed logins, so a stolen session cannot be used to try
-    passwords without limit.
+    Wrong guesses lock this account's confirmations (and the IP) for a while, so a
+    stolen session cannot be used to try passwords without limit. Only a session holder
+    can cause that lock; failed logins from elsewhere do not touch it.
     """
     async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_by_id(conn, account_id)
         if account is None:
             raise Problem(CURRENT_PASSWORD_INVALID)
+        subject = f"confirm:{account_id}"
         await serialise_attempts(conn, account["email_key"])
-        await refuse_if_locked(ctx, conn, account["email_key"], caller.ip)
+        await refuse_if_locked(ctx, conn, subject, f"ip:{caller.ip}")
         confirmed = await ctx.passwords.verify(account["password_hash"], password)
-        if not confirmed:
-            await record_failure(ctx, conn, account["email_key"], caller.ip)
+        if confirmed:
+            await security.clear(conn, subject)
+        else:
+            await _count_locking(ctx, conn, subject, CONFIRM_LOCKS)
+            await _count_locking(ctx, conn, f"ip:{caller.ip}", IP_LOCKS)
             await security.audit(conn, ctx.clock(), "password_confirmation_failed", caller.ip, account_id)
     if not confirmed:
         raise Problem(CURRENT_PASSWORD_INVALID, [FieldError(field, "invalid")])
     return account
+
+
+async def _count_locking(ctx: AuthContext, conn: Conn, key: str, policy: LockPolicy) -> None:
+    now = ctx.clock()
+    failures = await security.record_failure(conn, key, now, now - policy.forget_after)
+    duration = lock_duration(policy, failures)
+    if duration is not None:
+        await security.lock(conn, key, now + duration)

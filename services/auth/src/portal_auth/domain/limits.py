@@ -1,20 +1,36 @@
-"""Request limits per client IP for the endpoints that need no login."""
+"""Request limits per client IP for the endpoints that need no login, and the
+thresholds past which guesses at one target need a solved challenge."""
 
 from datetime import timedelta
 
-from portal_auth.domain.throttling import LockPolicy
+from portal_auth.domain.throttling import ChallengePolicy, LockPolicy
 from portal_shared.ratelimit import Limit
 
 REGISTER = Limit("register", hits=10, window=timedelta(minutes=10))
-# Per customer number, whichever IPs ask: guessing the last name of a known customer
-# number (or the reverse) from many addresses stays slow.
-REGISTER_PER_CUSTOMER = Limit("register-customer", hits=5, window=timedelta(hours=1))
 ACTIVATE = Limit("activate", hits=30, window=timedelta(minutes=10))
 FORGOT_PER_IP = Limit("forgot-ip", hits=10, window=timedelta(minutes=15))
-FORGOT_PER_ADDRESS = Limit("forgot-address", hits=3, window=timedelta(minutes=15))
+# Reset mails per account (only requests that match count): past it, further requests
+# are answered alike but send nothing — the newest mail already holds a working link.
+FORGOT_PER_ACCOUNT = Limit("forgot-account", hits=3, window=timedelta(minutes=15))
+# Fresh activation links mailed when a pending account's password is entered at login.
+ACTIVATION_REMINDER = Limit("activation-reminder", hits=3, window=timedelta(hours=1))
 RESET = Limit("reset", hits=30, window=timedelta(minutes=10))
 CHECK = Limit("check", hits=120, window=timedelta(minutes=1))
 REFRESH = Limit("refresh", hits=120, window=timedelta(minutes=1))
 
-ACCOUNT_LOCKS = LockPolicy(free_failures=5, first_lock=timedelta(seconds=30), max_lock=timedelta(hours=1))
+# Failed logins per address (known or not) without a valid device token.
+ACCOUNT_CHALLENGES = ChallengePolicy(free_failures=5)
+# Failed logins with a valid device token, per device: counted apart from the rest.
+DEVICE_CHALLENGES = ChallengePolicy(free_failures=5)
+# Registrations whose last name did not match, per customer number (known or not).
+CUSTOMER_CHALLENGES = ChallengePolicy(free_failures=5)
+# Failed password checks per client IP: past 30, the IP waits (30 s, doubling, ≤ 1 h).
 IP_LOCKS = LockPolicy(free_failures=30, first_lock=timedelta(seconds=30), max_lock=timedelta(hours=1))
+# A logged-in customer re-entering a wrong password (change, deletion): only a session
+# holder can cause this lock, so it cannot be used to keep the owner out.
+CONFIRM_LOCKS = LockPolicy(free_failures=5, first_lock=timedelta(seconds=30), max_lock=timedelta(hours=1))
+
+# A challenge is valid this long after it was handed out, and works once.
+CHALLENGE_TTL = timedelta(minutes=10)
+# How often an account's owner is told that someone is guessing their password.
+ATTACK_NOTICE_INTERVAL = timedelta(days=1)

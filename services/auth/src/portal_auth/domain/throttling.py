@@ -1,4 +1,11 @@
-"""How long a login subject (an account, a client IP) is locked after failed attempts."""
+"""How failed attempts slow down further ones.
+
+Per guessing target (an account, a customer number, a known device) failures never
+lock anyone out: past a few free ones, every further attempt must carry a solved
+proof-of-work challenge, which costs a person's browser about a second and a guessing
+machine the same work on every single guess. Per client IP, failures still lock that
+IP for a while (the owner is almost never behind the attacker's address).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +22,28 @@ class LockPolicy:
     forget_after: timedelta = timedelta(hours=24)  # a quiet day starts the count anew
 
 
+@dataclass(frozen=True)
+class ChallengePolicy:
+    free_failures: int            # failures before attempts need a solved challenge
+    forget_after: timedelta = timedelta(hours=24)  # a quiet day starts the count anew
+
+
 def lock_duration(policy: LockPolicy, failures: int) -> timedelta | None:
     if failures < policy.free_failures:
         return None
     doublings = min(failures - policy.free_failures, 20)
     return min(policy.max_lock, policy.first_lock * 2**doublings)
+
+
+def needs_challenge(policy: ChallengePolicy, failures: int) -> bool:
+    """Whether the next attempt, after `failures` counted ones, must carry a solution."""
+    return failures >= policy.free_failures
+
+
+def threshold_reached_now(policy: ChallengePolicy, failures: int) -> bool:
+    """True for the one failure that makes challenges necessary (the moment to tell
+    an account's owner)."""
+    return failures == policy.free_failures
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

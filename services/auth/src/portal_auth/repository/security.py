@@ -1,4 +1,4 @@
-"""Failed-login counters and the audit log."""
+"""Failed-attempt counters, attack notices and the audit log."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ ON CONFLICT (key) DO UPDATE SET
     last_failure_at = $2
 RETURNING failures
 """
+FAILURE_COUNT = "SELECT failures FROM login_failures WHERE key = $1 AND last_failure_at >= $2"
+UNCOUNT = "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0"
+CLAIM_NOTICE = """
+INSERT INTO attack_notices AS n (account_id, notified_at) VALUES ($1, $2)
+ON CONFLICT (account_id) DO UPDATE SET notified_at = EXCLUDED.notified_at
+    WHERE n.notified_at < $3
+RETURNING 1
+"""
 SET_LOCK = "UPDATE login_failures SET locked_until = $2 WHERE key = $1"
 CLEAR = "DELETE FROM login_failures WHERE key = $1"
 PURGE_FAILURES = "DELETE FROM login_failures WHERE last_failure_at < $1 AND (locked_until IS NULL OR locked_until < $1)"
@@ -36,6 +44,21 @@ async def failures(conn: Conn, keys: list[str]) -> list[asyncpg.Record]:
 async def record_failure(conn: Conn, key: str, now: datetime, forget_before: datetime) -> int:
     """Count a failure; a count older than `forget_before` starts again at one."""
     return await conn.fetchval(RECORD_FAILURE, key, now, forget_before)
+
+
+async def failure_count(conn: Conn, key: str, forget_before: datetime) -> int:
+    """Failures counted for `key`, 0 when the last one is older than `forget_before`."""
+    return await conn.fetchval(FAILURE_COUNT, key, forget_before) or 0
+
+
+async def uncount(conn: Conn, key: str) -> None:
+    """Take back one counted failure (an attempt reserved that turned out not to be one)."""
+    await conn.execute(UNCOUNT, key)
+
+
+async def claim_attack_notice(conn: Conn, account_id: UUID, now: datetime, not_since: datetime) -> bool:
+    """True (and remembered) when the owner was not told since `not_since`."""
+    return await conn.fetchval(CLAIM_NOTICE, account_id, now, not_since) is not None
 
 
 async def lock(conn: Conn, key: str, until: datetime) -> None:
