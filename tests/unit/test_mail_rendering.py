@@ -32,6 +32,7 @@ from portal_mailer.rendering import (
 )
 from portal_shared.events import (
     AccountExists,
+    ActivationReminder,
     ContactRequested,
     Envelope,
     Event,
@@ -39,6 +40,7 @@ from portal_shared.events import (
     Payload,
     RegistrationCreated,
     ResetRequested,
+    SuspiciousLogins,
 )
 
 ACCOUNT = UUID("3f2b8a5e-0000-4000-8000-000000000001")
@@ -138,11 +140,25 @@ def contact(
     return event_at(ContactRequested(**fields))
 
 
+def activation_reminder(locale: str = "de", last_name: str = "Mustermann") -> Event:
+    return event_of(ActivationReminder(
+        account_id=ACCOUNT, email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+        activation_token=TOKEN, expires_at=EXPIRES_WINTER,
+    ))
+
+
+def suspicious_logins(locale: str = "de", last_name: str = "Mustermann") -> Event:
+    return event_at(SuspiciousLogins(
+        account_id=ACCOUNT, email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+        failed_attempts=5,
+    ))
+
+
 # --- every mail, both languages ------------------------------------------------------
 
 HOSTILE = "<script>alert(1)</script>"
 EVERY_EVENT: list[Callable[..., Event]] = [
-    registration, reset, account_exists, password_changed, contact
+    registration, reset, account_exists, password_changed, contact, activation_reminder, suspicious_logins
 ]
 EXPECTED_LINKS = {
     "activation": [f"{BASE}/aktivieren?token={TOKEN}"],
@@ -151,6 +167,8 @@ EXPECTED_LINKS = {
     "password-changed": [],
     "contact-support": [],
     "contact-confirmation": [],
+    "activation-reminder": [f"{BASE}/aktivieren?token={TOKEN}"],
+    "suspicious-logins": [f"{BASE}/passwort-vergessen"],
 }
 _WEB_LINK = re.compile(r"https?://[^\s<>\"']+")
 
@@ -656,3 +674,31 @@ def test_an_event_without_a_mail_is_refused() -> None:
 
     with pytest.raises(NotMailable):
         plan_mails(Event(envelope=envelope, payload=Unmailed()), CONTEXT)
+
+
+# --- not activated yet; someone is guessing ----------------------------------------------
+
+
+def test_activation_reminder_says_the_account_is_not_activated_yet() -> None:
+    mail = render_mail(activation_reminder())
+    assert mail.subject == "Sie haben Ihr Konto im Kundenportal noch nicht aktiviert"
+    assert mail.to == "max@example.de"
+    text = flat(mail.text)
+    assert "Sie haben Ihr Benutzerkonto aber noch nicht aktiviert" in text
+    assert "Ältere Aktivierungslinks gelten nicht mehr" in text
+    assert "25.11.2026, 14:30 Uhr" in text  # the link's end, in Berlin time
+    english = render_mail(activation_reminder("en"))
+    assert english.subject == "You have not activated your customer portal account yet"
+
+
+def test_suspicious_logins_tells_the_owner_it_is_not_locked_and_how_to_get_a_new_password() -> None:
+    mail = render_mail(suspicious_logins())
+    assert mail.subject == "Fehlgeschlagene Anmeldeversuche bei Ihrem Benutzerkonto im Kundenportal"
+    assert mail.reply_to == "hilfe@portal.example.de"
+    text = flat(mail.text)
+    assert "bis 24.11.2026, 14:30 Uhr gab es 5 fehlgeschlagene Versuche" in text
+    assert "Ihr Benutzerkonto ist nicht gesperrt" in text
+    assert f"{BASE}/passwort-vergessen" in text
+    assert "Neues Passwort vergeben" in mail.html
+    english = flat(render_mail(suspicious_logins("en")).text)
+    assert "Your user account is not locked" in english

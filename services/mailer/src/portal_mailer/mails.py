@@ -24,6 +24,7 @@ from portal_mailer.config import MailerSettings
 from portal_mailer.rendering import format_moment, format_validity, one_line, portal_url
 from portal_shared.events import (
     AccountExists,
+    ActivationReminder,
     ContactRequested,
     Event,
     Locale,
@@ -31,10 +32,12 @@ from portal_shared.events import (
     Payload,
     RegistrationCreated,
     ResetRequested,
+    SuspiciousLogins,
 )
 
 ACTIVATION_PATH = "/aktivieren"
 RESET_PATH = "/passwort-zuruecksetzen"
+FORGOT_PATH = "/passwort-vergessen"
 SUBJECT_MAX_CHARS = 120
 
 
@@ -88,6 +91,14 @@ def _activation(event: Event, context: MailContext) -> list[PlannedMail]:
                        payload.activation_token, payload.expires_at)]
 
 
+def _activation_reminder(event: Event, context: MailContext) -> list[PlannedMail]:
+    """"You have not activated your account yet": the right password of a pending account
+    was entered at login, which the login page answered like a wrong one."""
+    payload = _payload(event, ActivationReminder)
+    return [_link_mail("activation-reminder", event, payload, context, ACTIVATION_PATH,
+                       payload.activation_token, payload.expires_at)]
+
+
 def _password_reset(event: Event, context: MailContext) -> list[PlannedMail]:
     payload = _payload(event, ResetRequested)
     return [_link_mail("password-reset", event, payload, context, RESET_PATH,
@@ -97,7 +108,7 @@ def _password_reset(event: Event, context: MailContext) -> list[PlannedMail]:
 def _link_mail(
     template: str,
     event: Event,
-    payload: RegistrationCreated | ResetRequested,
+    payload: RegistrationCreated | ActivationReminder | ResetRequested,
     context: MailContext,
     path: str,
     token: str,
@@ -124,6 +135,21 @@ def _account_exists(event: Event, context: MailContext) -> list[PlannedMail]:
     }
     # Security notices invite an answer ("that was not me"), so replies go to support.
     return [PlannedMail("account-exists", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _suspicious_logins(event: Event, context: MailContext) -> list[PlannedMail]:
+    """Someone is guessing the password: the account is not locked, and the way to a new
+    password is one link away (the forgot page, not a reset token nobody asked for)."""
+    payload = _payload(event, SuspiciousLogins)
+    values = {
+        "last_name": payload.last_name,
+        "noticed_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "failed_attempts": payload.failed_attempts,
+        "forgot_link": portal_url(context.portal_base_url, FORGOT_PATH),
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("suspicious-logins", payload.locale, payload.email, values,
                         reply_to=context.support_email)]
 
 
@@ -201,4 +227,6 @@ _PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]
     ResetRequested: _password_reset,
     PasswordChanged: _password_changed,
     ContactRequested: _contact,
+    ActivationReminder: _activation_reminder,
+    SuspiciousLogins: _suspicious_logins,
 }
