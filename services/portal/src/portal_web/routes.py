@@ -6,6 +6,7 @@ from aiohttp import web
 
 from portal_web.pages import (
     account,
+    challenge,
     contact,
     faq,
     language,
@@ -32,6 +33,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/login", login.show)
     r.add_post("/login", login.submit)
     r.add_post("/logout", login.logout)
+    r.add_get("/pruefung", challenge.challenge)
     r.add_get("/passwort-vergessen", recovery.show_forgot)
     r.add_post("/passwort-vergessen", recovery.submit_forgot)
     r.add_get("/passwort-vergessen/gesendet", recovery.forgot_sent)

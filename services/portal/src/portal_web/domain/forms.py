@@ -18,6 +18,12 @@ PASSWORD_FIELDS = frozenset(
     {"password", "password_confirm", "current_password", "new_password", "new_password_confirm"}
 )
 
+MAX_ALTCHA = 1000  # a solved challenge as the page's script sends it (~350 characters)
+MAX_DEVICE_TOKEN = 200
+
+# A spent token or solution is never shown again.
+_NOT_KEPT = frozenset({"csrf_token", "altcha"})
+
 # The longest value a field may carry (the APIs' limits); longer input is refused here.
 MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "name": 200,
               "subject": 200, "message": 5000}
@@ -31,7 +37,7 @@ class FieldError:
 
 def values_to_keep(form: Mapping[str, str]) -> dict[str, str]:
     """What the page shows again after an error: everything but passwords."""
-    return {k: v for k, v in form.items() if k not in PASSWORD_FIELDS and k != "csrf_token"}
+    return {k: v for k, v in form.items() if k not in PASSWORD_FIELDS and k not in _NOT_KEPT}
 
 
 def missing(form: Mapping[str, str], fields: Iterable[str], optional: Iterable[str] = ()) -> list[FieldError]:
@@ -68,7 +74,7 @@ _CODE_FIELDS = {
     "current_password_invalid": ("current_password",),
     "password_policy": ("password",),
     "invalid_credentials": ("email",),
-    "account_not_activated": ("email",),
+    "challenge_required": ("password",),
 }
 
 
@@ -93,6 +99,23 @@ def in_form_order(errors: Iterable[FieldError], fields: tuple[str, ...]) -> list
 def broken_rules(errors: Iterable[tuple[str, str]]) -> list[str]:
     """The password rule ids an API answer lists as broken."""
     return [code for field, code in errors if field.endswith("password")]
+
+
+def challenge_fields(form: Mapping[str, str], device_token: str | None = None) -> dict[str, str]:
+    """What goes to auth besides the form's own fields: the solved challenge the page's
+    script put into the form (`altcha`), and the browser's device token."""
+    fields = {}
+    altcha = form.get("altcha", "").strip()
+    if 0 < len(altcha) <= MAX_ALTCHA:
+        fields["altcha"] = altcha
+    if device_token:
+        fields["device_token"] = device_token
+    return fields
+
+
+def had_challenge(form: Mapping[str, str]) -> bool:
+    """Whether the posted page embedded the check (it stays on the page after an error)."""
+    return form.get("challenge") == "1"
 
 
 def wait_minutes(seconds: int | None) -> int:

@@ -12,6 +12,12 @@ def cookie_name(secure: bool) -> str:
     return "__Host-portal_session" if secure else "portal_session"
 
 
+def device_cookie_name(secure: bool) -> str:
+    """The second cookie: auth's device token, kept for months so that failed logins
+    from elsewhere never make this browser solve a challenge (OWASP device cookies)."""
+    return "__Host-portal_device" if secure else "portal_device"
+
+
 def local_path(target: str | None, default: str = "/konto") -> str:
     """A redirect target after login: only a path on this site, never another host
     (`//evil.example`, `https://…`, `/\\evil`)."""

@@ -1,7 +1,13 @@
 """/login and /logout.
 
-Wrong data, a pending account and too many attempts each get their own clear message;
-wrong address and wrong password are one message, as auth answers them alike.
+Wrong data and too many attempts from this address each get their own clear message;
+a wrong address, a wrong password and a not yet activated account are one message, as
+auth answers them alike (the activation link goes to the mailbox instead).
+
+After several failures for an address, auth wants each further attempt to carry a
+solved challenge: the page then embeds the check its script solves (`challenge`).
+Auth's device token lives in a cookie of its own and goes with every login, so that
+failures from elsewhere never make this browser solve one.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from aiohttp import web
 
 from portal_web import sessions
 from portal_web.domain import forms
-from portal_web.domain.safety import local_path
+from portal_web.domain.safety import device_cookie_name, local_path
+from portal_web.keys import CONTEXT
 from portal_web.pages.common import apis, caller, form, form_page, redirect
 
 TEMPLATE = "login.html"
+DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600  # as long as auth honours the token
 
 
 async def show(request: web.Request) -> web.Response:
@@ -21,7 +29,8 @@ async def show(request: web.Request) -> web.Response:
         return redirect(local_path(request.query.get("next")))
     flash = await sessions.pop_flash(request)
     notice = "session_expired" if request.query.get("abgelaufen") else (flash or {}).get("message")
-    return await form_page(request, TEMPLATE, {"next": request.query.get("next", "")}, notice=notice)
+    return await form_page(request, TEMPLATE, {"next": request.query.get("next", "")}, notice=notice,
+                           challenge=False)
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -29,21 +38,42 @@ async def submit(request: web.Request) -> web.Response:
     errors = forms.missing(posted, forms.LOGIN)
     errors = [e for e in errors if e.code == "required"]  # any address may be tried
     if errors:
-        return await form_page(request, TEMPLATE, posted, errors)
+        return await form_page(request, TEMPLATE, posted, errors, challenge=forms.had_challenge(posted))
     body = {"email": posted["email"].strip(), "password": posted["password"]}
+    body.update(forms.challenge_fields(posted, device_token(request)))
     answer = await apis(request).auth.call("POST", "/api/v1/auth/login", caller(request), body)
     if answer.ok:
         await sessions.log_in(request, answer)
-        return redirect(local_path(posted.get("next")))
+        response = redirect(local_path(posted.get("next")))
+        _keep_device(request, response, answer.body.get("device_token"))
+        return response
     if answer.status == 429:
         wait = forms.wait_minutes(answer.retry_after())
         return await form_page(request, TEMPLATE, posted, [forms.FieldError("email", "too_many_attempts")],
                                status=429, wait=wait)
-    if answer.code not in ("invalid_credentials", "account_not_activated"):
-        return await form_page(request, TEMPLATE, posted, [forms.FieldError("email", "invalid_credentials")],
-                               status=401)
-    return await form_page(request, TEMPLATE, posted, [forms.FieldError("email", answer.code)],
-                           status=answer.status)
+    if answer.code == "challenge_required":
+        return await form_page(request, TEMPLATE, posted, [forms.FieldError("password", "challenge_required")],
+                               status=428, challenge=True)
+    # Whatever else auth says, the page says "wrong data" (a pending account included).
+    return await form_page(request, TEMPLATE, posted, [forms.FieldError("email", "invalid_credentials")],
+                           status=401, challenge=answer.body.get("challenge_required") is True)
+
+
+def device_token(request: web.Request) -> str | None:
+    value = request.cookies.get(device_cookie_name(request.app[CONTEXT].settings.secure), "")
+    return value if 0 < len(value) <= forms.MAX_DEVICE_TOKEN else None
+
+
+def _keep_device(request: web.Request, response: web.Response, token: object) -> None:
+    """Auth's device token in a long-lived cookie of its own: HttpOnly, this site only,
+    sent only with requests from this site (SameSite=Strict; the login form is here)."""
+    if not isinstance(token, str) or not 0 < len(token) <= forms.MAX_DEVICE_TOKEN:
+        return
+    secure = request.app[CONTEXT].settings.secure
+    response.set_cookie(
+        device_cookie_name(secure), token, max_age=DEVICE_COOKIE_MAX_AGE, path="/",
+        secure=secure, httponly=True, samesite="Strict",
+    )
 
 
 async def logout(request: web.Request) -> web.Response:

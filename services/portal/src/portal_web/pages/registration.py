@@ -18,7 +18,7 @@ TEMPLATE = "register.html"
 
 
 async def show(request: web.Request) -> web.Response:
-    return await form_page(request, TEMPLATE, rules=await password_rules(request))
+    return await form_page(request, TEMPLATE, rules=await password_rules(request), challenge=False)
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -26,7 +26,8 @@ async def submit(request: web.Request) -> web.Response:
     errors = forms.missing(posted, forms.REGISTER[:4])
     errors += [forms.FieldError(box, "required") for box in forms.REGISTER[4:] if posted.get(box) != "yes"]
     if errors:
-        return await _again(request, posted, forms.in_form_order(errors, forms.REGISTER))
+        return await _again(request, posted, forms.in_form_order(errors, forms.REGISTER),
+                            challenge=forms.had_challenge(posted))
     body = {
         "last_name": posted["last_name"].strip(),
         "customer_number": posted["customer_number"].strip(),
@@ -35,24 +36,32 @@ async def submit(request: web.Request) -> web.Response:
         "accept_terms": True,
         "accept_privacy": True,
         "locale": caller(request).language,
+        **forms.challenge_fields(posted),
     }
     answer = await apis(request).auth.call("POST", "/api/v1/auth/register", caller(request), body)
     if answer.ok:
         return redirect("/registrieren/bestaetigen")
     if answer.status == 429:
         return await _again(request, posted, [], status=429, wait=forms.wait_minutes(answer.retry_after()))
+    if answer.code == "challenge_required":
+        # After several wrong last names for this customer number: the page's script
+        # solves a check, and the customer sends the form again.
+        return await _again(request, posted, [forms.FieldError("password", "challenge_required")],
+                            status=428, challenge=True)
     errors = forms.from_problem(answer.code, answer.field_errors(), forms.REGISTER)
     broken = forms.broken_rules(answer.field_errors()) if answer.code == "password_policy" else []
-    return await _again(request, posted, errors, broken=broken)
+    challenge = answer.body.get("challenge_required") is True or forms.had_challenge(posted)
+    return await _again(request, posted, errors, broken=broken, challenge=challenge)
 
 
 async def _again(
     request: web.Request, posted: dict[str, str], errors: list[forms.FieldError],
     status: int | None = None, wait: int | None = None, broken: list[str] | None = None,
+    challenge: bool = False,
 ) -> web.Response:
     return await form_page(
         request, TEMPLATE, posted, errors, status=status,
-        rules=await password_rules(request), broken=broken or [], wait=wait,
+        rules=await password_rules(request), broken=broken or [], wait=wait, challenge=challenge,
     )
 
 
