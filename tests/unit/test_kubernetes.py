@@ -108,7 +108,7 @@ def test_every_configured_variable_is_read_by_some_service() -> None:
 
 
 def test_no_secret_sits_in_the_config_map() -> None:
-    secret = re.compile(r"DATABASE_URL|AMQP_URL|PASSWORD|PRIVATE_KEY|USERNAME")
+    secret = re.compile(r"DATABASE_URL|AMQP_URL|PASSWORD|PRIVATE_KEY|HMAC_KEY|USERNAME")
     assert [key for key in config() if secret.search(key)] == []
 
 
