@@ -361,3 +361,30 @@ async def test_registering_an_address_then_logging_in_tells_nothing_about_it(por
         answers.append((response.status, await response.json()))
     assert answers[0] == answers[1]
     assert answers[0][0] == 401
+
+
+# --- a logged-in customer re-entering the password --------------------------------------
+
+
+async def test_guesses_at_login_do_not_keep_the_owner_from_changing_the_password(portal: Portal) -> None:
+    await portal.active_account()
+    tokens = await portal.login()
+    for i in range(8):
+        await login(portal, WRONG, attacker(i))
+    change = {"current_password": GOOD_PASSWORD, "new_password": "Neue!Wolke8Tal"}
+    assert (await portal.post("me/password", change, token=tokens["access_token"], headers=OWNER)).status == 204
+
+
+async def test_a_stolen_session_cannot_be_used_to_guess_the_password(portal: Portal) -> None:
+    await portal.active_account()
+    token = (await portal.login())["access_token"]
+    wrong = {"current_password": WRONG, "new_password": "Neue!Wolke8Tal"}
+    for i in range(5):
+        response = await portal.post("me/password", wrong, token=token, headers=attacker(i))
+        assert await problem(response) == (422, "current_password_invalid")
+    right = {"current_password": GOOD_PASSWORD, "new_password": "Neue!Wolke8Tal"}
+    locked = await portal.post("me/password", right, token=token, headers=attacker(9))
+    assert await problem(locked) == (429, "too_many_attempts")
+    assert 0 < int(locked.headers["Retry-After"]) <= 30
+    # Logging in is not affected: the lock is on confirmations, which need a session.
+    assert (await login(portal, GOOD_PASSWORD, OWNER)).status == 200
