@@ -62,6 +62,7 @@ async def form_page(
             "wait": None,  # minutes to wait after a 429
             "broken": [],  # password rules the API named as broken
             "notice": None,
+            "challenge": False,  # the check after failed attempts (login, registration)
             **context,
         },
         status=status if status is not None else (422 if error_list else 200),

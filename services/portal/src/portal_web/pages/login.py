@@ -29,8 +29,7 @@ async def show(request: web.Request) -> web.Response:
         return redirect(local_path(request.query.get("next")))
     flash = await sessions.pop_flash(request)
     notice = "session_expired" if request.query.get("abgelaufen") else (flash or {}).get("message")
-    return await form_page(request, TEMPLATE, {"next": request.query.get("next", "")}, notice=notice,
-                           challenge=False)
+    return await form_page(request, TEMPLATE, {"next": request.query.get("next", "")}, notice=notice)
 
 
 async def submit(request: web.Request) -> web.Response:

@@ -18,7 +18,7 @@ TEMPLATE = "register.html"
 
 
 async def show(request: web.Request) -> web.Response:
-    return await form_page(request, TEMPLATE, rules=await password_rules(request), challenge=False)
+    return await form_page(request, TEMPLATE, rules=await password_rules(request))
 
 
 async def submit(request: web.Request) -> web.Response:
