@@ -89,3 +89,34 @@ async def test_the_contact_form_reaches_support_and_the_sender(
     assert "Wo finde ich meine Rechnung?" in to_support.text
     assert "10001" in to_support.text
     assert "Erika Mustermann" in receipt.text
+
+
+async def test_guessing_a_password_mails_the_owner_a_notice_with_the_way_to_a_new_one(
+    database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient, tmp_path: Path
+) -> None:
+    await import_customers(database_url, tmp_path)
+    async with running(create_auth_app(auth_settings(database_url, amqp_names, tmp_path))) as auth:
+        await activated(auth, smtp_sink, "max@example.de")
+        for _ in range(5):
+            wrong = await auth.post("/api/v1/auth/login", json={"email": "max@example.de", "password": "Falsch!7Xq"})
+            assert wrong.status == 401
+        notice = await smtp_sink.wait_for_mail_to("max@example.de", count=2, timeout=15)
+    assert "Anmeldeversuche" in notice.subject
+    assert "nicht gesperrt" in notice.text
+    assert notice.links == ["http://portal.test/passwort-vergessen"]
+
+
+async def test_logging_in_to_a_pending_account_mails_a_fresh_activation_link(
+    database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient, tmp_path: Path
+) -> None:
+    await import_customers(database_url, tmp_path)
+    async with running(create_auth_app(auth_settings(database_url, amqp_names, tmp_path))) as auth:
+        assert (await auth.post("/api/v1/auth/register", json=registration("max@example.de"))).status == 202
+        first = await smtp_sink.wait_for_mail_to("max@example.de", timeout=15)
+        login = await auth.post("/api/v1/auth/login", json={"email": "max@example.de", "password": PASSWORD})
+        assert login.status == 401
+        reminder = await smtp_sink.wait_for_mail_to("max@example.de", count=2, timeout=15)
+        assert "noch nicht aktiviert" in reminder.subject
+        old, fresh = token_in(first.links[0], "/aktivieren"), token_in(reminder.links[0], "/aktivieren")
+        assert (await auth.post("/api/v1/auth/activate", json={"token": old})).status == 400
+        assert (await auth.post("/api/v1/auth/activate", json={"token": fresh})).status == 200
