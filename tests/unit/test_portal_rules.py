@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from portal_web.domain import forms, safety
+from portal_web.domain import caching, forms, safety
 from portal_web.domain import session as rules
 from portal_web.domain.forms import FieldError
 
@@ -357,3 +357,27 @@ def test_every_text_built_from_a_page_outcome_exists_in_german_and_english() -> 
 def test_the_literal_key_pattern_finds_keys_and_skips_built_ones() -> None:
     sample = """{{ t("a.b") }} {{ t('c.d', minutes=wait) }} {{ t("e." ~ x ~ ".f") }} {{ error_text("g", "h") }}"""
     assert [m.group(2) for m in _LITERAL_KEY.finditer(sample)] == ["a.b", "c.d"]
+
+
+# --- caching ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("public, max-age=60, stale-while-revalidate=300", 60),
+        ("public, max-age=3600", 3600),
+        ("Public, Max-Age=30", 30),
+        ("public, max-age=999999", 3600),  # capped
+        ("max-age=60", 0),  # not marked public
+        ("private, max-age=60", 0),
+        ("public, no-store, max-age=60", 0),
+        ("public, no-cache, max-age=60", 0),
+        ("public, max-age=abc", 0),
+        ("public", 0),
+        ("no-store", 0),
+        (None, 0),
+        ("", 0),
+    ],
+)
+def test_only_public_answers_are_kept_and_never_longer_than_an_hour(header: str | None, seconds: int) -> None:
+    assert caching.public_max_age(header) == seconds
