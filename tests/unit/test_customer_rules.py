@@ -19,7 +19,53 @@ def test_last_names_match_trimmed_normalised_and_case_insensitively(on_file: str
     assert last_name_matches(on_file, entered)
 
 
-@pytest.mark.parametrize(("on_file", "entered"), [("Müller", "Muller"), ("Meier", "Meyer"), ("Li", "")])
+@pytest.mark.parametrize(
+    ("on_file", "entered"),
+    [
+        # German letters as any keyboard types them (ä=ae, ö=oe, ü=ue, ß=ss), both ways.
+        ("Müller", "Mueller"),
+        ("Müller", "MUELLER"),
+        ("Mueller", "Müller"),
+        ("Jäger", "Jaeger"),
+        ("Köhler", "KOEHLER"),
+        ("Weiß", "Weiss"),
+        ("WEISS", "weiß"),
+        ("Strauß", "STRAUẞ"),  # capital sharp s
+        ("Ärger-Öhler", "aerger oehler"),
+        # Hyphen and space variants of double names.
+        ("Schmidt-Öztürk", "Schmidt Oeztuerk"),
+        ("Schmidt Öztürk", "schmidt-öztürk"),
+        ("Schmidt-Öztürk", "Schmidt – Öztürk"),  # en dash, spaces around it
+        ("Schmidt-Öztürk", "Schmidt‑Öztürk"),  # non-breaking hyphen
+        ("Schmidt-Öztürk", "  schmidt   oeztuerk "),
+        ("Müller-Lüdenscheidt", "Mueller-Luedenscheidt"),
+        # Other accents, as typed without them; typographic apostrophes.
+        ("Gonçalves", "Goncalves"),
+        ("Desirée", "DESIREE"),
+        ("O’Brien", "O'Brien"),
+        ("Ørsted", "Oersted"),
+        ("Mu\u0308ller", "Mueller"),  # decomposed umlaut on file
+    ],
+)
+def test_last_names_match_across_transliterations_hyphens_and_case(on_file: str, entered: str) -> None:
+    assert last_name_matches(on_file, entered)
+    assert last_name_matches(entered, on_file)
+
+
+@pytest.mark.parametrize(
+    ("on_file", "entered"),
+    [
+        ("Müller", "Muller"),  # dropping the umlaut makes another name
+        ("Meier", "Meyer"),
+        ("Li", ""),
+        ("Schmidt-Öztürk", "Schmidt"),
+        ("Schmidt-Öztürk", "SchmidtOeztuerk"),  # parts run together are another spelling
+        ("Schmidt-Öztürk", "Öztürk-Schmidt"),
+        ("Weiß", "Weis"),
+        ("", ""),
+        ("-", " "),
+    ],
+)
 def test_different_last_names_do_not_match(on_file: str, entered: str) -> None:
     assert not last_name_matches(on_file, entered)
 
