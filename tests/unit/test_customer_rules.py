@@ -2,7 +2,12 @@ import pytest
 
 from portal_auth.domain import email
 from portal_auth.domain.customer_import import CustomerImportError, CustomerRow, parse_customers_csv
-from portal_auth.domain.customers import last_name_matches, normalise_customer_number
+from portal_auth.domain.customers import (
+    is_registration_code,
+    last_name_matches,
+    normalise_customer_number,
+    normalise_registration_code,
+)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +109,13 @@ def test_csv_import_reads_rows_and_normalises() -> None:
         ("customer_number,last_name\n10001,A\n10001,B\n", 3, "twice"),
         ("customer_number,last_name\n10-01,A\n", 2, "letters and digits"),
         ("", 1, "empty file"),
+        ("customer_number,last_name,phone\n10001,A,1\n", 1, "header"),
+        ("customer_number,last_name,email,email\n10001,A,a@b.de,a@b.de\n", 1, "header"),
+        ("last_name,customer_number\nA,10001\n", 1, "header"),
+        ("customer_number,last_name,email\n10001,A,max@example.de\n10002,B\n", 3, "expected 3 columns"),
+        ("customer_number,last_name,email\n10001,A,max@example.de\n10002,B,kein-at\n", 3, "e-mail address"),
+        ("customer_number,last_name,registration_code\n10001,A,ABCD-EFGH\n10002,B,KURZ\n", 3, "8 to 64"),
+        ("customer_number,last_name,registration_code\n10001,A,ÄÖÜ-ÄÖÜ-ÄÖÜ\n", 2, "registration code"),
     ],
 )
 def test_a_bad_row_is_reported_with_its_line_number(text: str, line: int, reason: str) -> None:
@@ -115,3 +127,40 @@ def test_a_bad_row_is_reported_with_its_line_number(text: str, line: int, reason
 
 def test_email_keys_keep_different_addresses_apart() -> None:
     assert email.key("max@straße.de") != email.key("max@strasse.de")
+
+
+def test_csv_import_reads_the_optional_address_and_code_in_any_order() -> None:
+    rows = parse_customers_csv(
+        "customer_number,last_name,registration_code,email\n"
+        "10001,Mustermann, abcd-efgh-2345 , Max@Example.DE \n"
+        "10002,Müller,,\n"
+    )
+    assert rows == [
+        CustomerRow("10001", "Mustermann", "Max@Example.DE", "ABCDEFGH2345"),
+        CustomerRow("10002", "Müller", None, None),
+    ]
+
+
+def test_a_bad_code_is_reported_without_showing_it() -> None:
+    with pytest.raises(CustomerImportError) as error:
+        parse_customers_csv("customer_number,last_name,registration_code\n10001,A,GEHEIM!!\n")
+    assert "GEHEIM" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [
+        ("ABCD-EFGH-2345", "ABCDEFGH2345"),
+        ("abcd efgh 2345", "ABCDEFGH2345"),
+        (" abcd\u2013efgh.2345 ", "ABCDEFGH2345"),
+        ("\uff41\uff42\uff43\uff44\uff45\uff46\uff47\uff48", "ABCDEFGH"),  # full-width
+    ],
+)
+def test_registration_codes_are_compared_as_typed_from_a_letter(typed: str, normalised: str) -> None:
+    assert normalise_registration_code(typed) == normalised
+    assert is_registration_code(normalised)
+
+
+@pytest.mark.parametrize("code", ["", "ABC1234", "A" * 65, "ÄBCDEFGH", "ABCD!EFGH"])
+def test_registration_codes_are_8_to_64_letters_and_digits(code: str) -> None:
+    assert not is_registration_code(normalise_registration_code(code))

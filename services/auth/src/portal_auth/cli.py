@@ -1,4 +1,5 @@
-"""`portal-auth serve | migrate | import-customers FILE`."""
+"""`portal-auth serve | migrate | import-customers FILE | grant-role | revoke-role |
+customer show|release NUMBER`."""
 
 from __future__ import annotations
 
@@ -9,15 +10,10 @@ from pathlib import Path
 
 import asyncpg
 
-from portal_auth import accounts
+from portal_auth import accounts, master_data
 from portal_auth.app import create_app
 from portal_auth.config import SCHEMA, AuthSettings, get_settings
-from portal_auth.domain.customer_import import (
-    CustomerImportError,
-    CustomerRow,
-    parse_customers_csv,
-)
-from portal_auth.repository import customers as repo
+from portal_auth.domain.customer_import import HEADER_RULE, CustomerImportError, parse_customers_csv
 from portal_shared import cli
 
 
@@ -42,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Load customer master data (CSV: customer_number,last_name); upsert."
+    parser.description = (
+        f"Load customer master data (CSV: {HEADER_RULE}); upsert. An empty email or "
+        "registration_code keeps what is on file; codes are stored only as hashes."
+    )
     parser.add_argument("file", type=Path)
     parser.add_argument(
         "--if-empty", action="store_true", help="import only when there are no customers yet"
@@ -51,25 +50,12 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _import_customers(settings: AuthSettings, args: argparse.Namespace) -> int:
     rows = cli.read_data_file("portal-auth", args.file, parse_customers_csv, CustomerImportError)
-    counts = cli.run(import_customers(settings.auth_database_url, rows, args.if_empty))
+    counts = cli.run(master_data.import_customers(settings.auth_database_url, rows, args.if_empty))
     if counts is None:
         print("customers already present; nothing imported")
     else:
         print(f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged")
     return 0
-
-
-async def import_customers(
-    dsn: str, rows: list[CustomerRow], only_if_empty: bool = False
-) -> repo.UpsertCounts | None:
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
-    try:
-        async with conn.transaction():
-            if only_if_empty and await repo.count_customers(conn) > 0:
-                return None
-            return await repo.upsert_customers(conn, rows)
-    finally:
-        await conn.close()
 
 
 def _role_arguments(parser: argparse.ArgumentParser) -> None:

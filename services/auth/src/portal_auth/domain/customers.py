@@ -52,3 +52,19 @@ def last_name_matches(on_file: str, entered: str) -> bool:
     """
     expected = name_key(on_file)
     return bool(expected) and expected == name_key(entered)
+
+
+REGISTRATION_CODE = re.compile(r"^[A-Z0-9]{8,64}$")
+_CODE_SEPARATORS = re.compile(r"[\s\-_.\u2010\u2011\u2012\u2013\u2014\u2212]+")
+
+
+def normalise_registration_code(value: str) -> str:
+    """A code from a letter as compared: upper case, without spaces, dashes or dots
+    ("abcd-efgh 2345" = "ABCDEFGH2345"), whatever the keyboard's width or case."""
+    return _CODE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+
+
+def is_registration_code(normalised: str) -> bool:
+    """8 to 64 ASCII letters and digits: enough to resist guessing (attempts per
+    customer number are limited) and short enough to type from a letter."""
+    return REGISTRATION_CODE.match(normalised) is not None
