@@ -1,6 +1,8 @@
+from uuid import UUID
+
 import pytest
 
-from portal_auth.domain import email
+from portal_auth.domain import email, ownership
 from portal_auth.domain.customer_import import CustomerImportError, CustomerRow, parse_customers_csv
 from portal_auth.domain.customers import (
     is_registration_code,
@@ -164,3 +166,72 @@ def test_registration_codes_are_compared_as_typed_from_a_letter(typed: str, norm
 @pytest.mark.parametrize("code", ["", "ABC1234", "A" * 65, "ÄBCDEFGH", "ABCD!EFGH"])
 def test_registration_codes_are_8_to_64_letters_and_digits(code: str) -> None:
     assert not is_registration_code(normalise_registration_code(code))
+
+
+# --- who may register and activate a customer number (domain.ownership) ---------------
+
+OWNER, THIEF, OTHER = (UUID(int=i) for i in (1, 2, 3))
+
+
+def holding(account: UUID, status: str, address: str, number: str = "10001") -> ownership.Holding:
+    return ownership.Holding(account, status, number, address)
+
+
+@pytest.mark.parametrize(
+    ("on_file", "address", "holders", "expected"),
+    [
+        # Nothing on file, nobody holds it: a new pending registration.
+        (None, "max@example.de", [], ownership.Decision(create=True)),
+        # An address on file and another one given: nothing, the address on file is told.
+        ("max@example.de", "thief@example.org", [holding(OWNER, "active", "max@example.de")],
+         ownership.Decision(refused="other_address")),
+        ("max@example.de", "max@example.de", [], ownership.Decision(create=True)),
+        # An active holder is told, nothing is created (the seed's rule) ...
+        (None, "thief@example.org", [holding(OWNER, "active", "max@example.de")],
+         ownership.Decision(notify=(OWNER,))),
+        # ... and when the address on file registers while another address holds the
+        # customer number, the address on file learns that, too.
+        ("max@example.de", "max@example.de", [holding(THIEF, "active", "thief@example.org")],
+         ownership.Decision(notify=(THIEF,), refused="already_held", refused_about=THIEF)),
+        # The address holds an account of another customer number.
+        (None, "max@example.de", [holding(OTHER, "active", "max@example.de", "10002")],
+         ownership.Decision(notify=(OTHER,))),
+        # Pending ones: the same address is replaced, other addresses wait and are told.
+        (None, "max@example.de",
+         [holding(OWNER, "pending", "max@example.de"), holding(THIEF, "pending", "thief@example.org"),
+          holding(OTHER, "pending", "max@example.de", "10002")],
+         ownership.Decision(create=True, replace=(OWNER, OTHER), contest=(THIEF,))),
+    ],
+)
+def test_what_a_matching_registration_leads_to(
+    on_file: str | None, address: str, holders: list, expected: ownership.Decision
+) -> None:
+    assert ownership.decide("10001", on_file, address, holders) == expected
+
+
+@pytest.mark.parametrize(
+    ("on_file", "code_on_file", "address", "with_code", "allowed"),
+    [
+        (None, False, "max@example.de", False, True),
+        ("max@example.de", False, "max@example.de", False, True),
+        ("max@example.de", False, "thief@example.org", False, False),  # address imported meanwhile
+        (None, True, "max@example.de", True, True),
+        (None, True, "max@example.de", False, False),  # code imported meanwhile
+    ],
+)
+def test_activation_needs_what_is_on_file_now(
+    on_file: str | None, code_on_file: bool, address: str, with_code: bool, allowed: bool
+) -> None:
+    assert ownership.may_activate(on_file, code_on_file, address, with_code) is allowed
+
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("max@example.de", "m***@e***.de"),
+        ("Erika.Mustermann@mail.example.co.uk", "E***@m***.uk"),
+        ("a@localhost", "a***@l***"),
+    ],
+)
+def test_masked_addresses_show_enough_to_recognise_them(address: str, masked: str) -> None:
+    assert ownership.mask_email(address) == masked

@@ -34,6 +34,8 @@ class RegisterRequest(Body):
     accept_terms: StrictBool
     accept_privacy: StrictBool
     locale: Literal["de", "en"] = "de"
+    # Only for customers who were sent one by letter; spaces, dashes and case do not matter.
+    registration_code: str | None = Field(None, max_length=100)
 
 
 class ActivateRequest(Body):
