@@ -33,11 +33,14 @@ from portal_mailer.rendering import (
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    CustomerReleased,
     Envelope,
     Event,
     PasswordChanged,
     Payload,
+    RegistrationContested,
     RegistrationCreated,
+    RegistrationRefused,
     ResetRequested,
 )
 
@@ -138,11 +141,39 @@ def contact(
     return event_at(ContactRequested(**fields))
 
 
+def registration_refused(
+    locale: str = "de", last_name: str = "Mustermann", reason: str = "other_address"
+) -> Event:
+    return event_at(RegistrationRefused(
+        customer_number="10001", email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+        reason=reason, other_address="e***@e***.org",  # type: ignore[arg-type]
+    ))
+
+
+def registration_contested(
+    locale: str = "de", last_name: str = "Mustermann", state: str = "waiting"
+) -> Event:
+    return event_at(RegistrationContested(
+        account_id=ACCOUNT, customer_number="10001", email="max@example.de", last_name=last_name,
+        locale=locale, state=state,  # type: ignore[arg-type]
+    ))
+
+
+def customer_released(
+    locale: str = "de", last_name: str = "Mustermann", status: str = "active"
+) -> Event:
+    return event_at(CustomerReleased(
+        account_id=ACCOUNT, customer_number="10001", email="max@example.de", last_name=last_name,
+        locale=locale, status=status,  # type: ignore[arg-type]
+    ))
+
+
 # --- every mail, both languages ------------------------------------------------------
 
 HOSTILE = "<script>alert(1)</script>"
 EVERY_EVENT: list[Callable[..., Event]] = [
-    registration, reset, account_exists, password_changed, contact
+    registration, reset, account_exists, password_changed, contact,
+    registration_refused, registration_contested, customer_released,
 ]
 EXPECTED_LINKS = {
     "activation": [f"{BASE}/aktivieren?token={TOKEN}"],
@@ -151,7 +182,16 @@ EXPECTED_LINKS = {
     "password-changed": [],
     "contact-support": [],
     "contact-confirmation": [],
+    "registration-refused": [f"{BASE}/registrieren"],
+    "registration-contested": [],
+    "customer-released": [],
 }
+# The other wording of the mails that say one of two things, checked like every mail.
+VARIANTS: list[Callable[..., Event]] = [
+    lambda locale, name: registration_refused(locale, name, reason="already_held"),
+    lambda locale, name: registration_contested(locale, name, state="cancelled"),
+    lambda locale, name: customer_released(locale, name, status="pending"),
+]
 _WEB_LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -401,6 +441,96 @@ def test_password_changed_points_to_support_if_it_was_not_them() -> None:
     assert mail.reply_to == "hilfe@portal.example.de"
     english = flat(render_mail(password_changed("en")).text)
     assert "If you did not change your password, please contact our customer service" in english
+
+
+# --- proof of ownership: refused, contested, released ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["Mustermann", HOSTILE])
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_variant_says_in_plain_text_what_its_html_says_and_escapes_input(locale: str, name: str) -> None:
+    for make in VARIANTS:
+        mail = render_mail(make(locale, name))
+        missing = [s for s in visible(mail.html).sentences() if s not in flat(mail.text)]
+        assert missing == [], f"{mail.template}.{locale}: only in the HTML part: {missing}"
+        assert "<script>" not in mail.html
+        assert _WEB_LINK.findall(mail.text) == [] and visible(mail.html).links == []
+        assert mail.subject not in {other.subject for other in every_mail(locale, name)}
+
+
+def test_a_registration_with_another_address_tells_the_address_on_file_what_to_do() -> None:
+    mail = render_mail(registration_refused("de"))
+    text = flat(mail.text)
+
+    assert mail.to == "max@example.de"
+    assert mail.subject == "Registrierungsversuch mit Ihrer Kundennummer im Kundenportal"
+    assert (
+        "am 24.11.2026, 14:30 Uhr hat jemand versucht, sich mit Ihrer Kundennummer 10001 und "
+        "der E-Mail-Adresse e***@e***.org im Kundenportal zu registrieren." in text
+    )
+    assert "Eine Registrierung ist nur mit ihr möglich, daher wurde kein Benutzerkonto angelegt." in text
+    assert f"Dann registrieren Sie sich bitte erneut und geben Sie dabei diese E-Mail-Adresse an: {BASE}/registrieren" in text
+    assert "Waren Sie das nicht, müssen Sie nichts tun." in text
+    assert mail.reply_to == "hilfe@portal.example.de"
+    assert "Ihre Antwort auf diese E-Mail erreicht unseren Kundenservice." in text
+    english = flat(render_mail(registration_refused("en")).text)
+    assert "with your customer number 10001 and the e-mail address e***@e***.org" in english
+    assert "Registration is only possible with it, so no user account was created." in english
+
+
+def test_an_account_with_another_address_holding_the_number_is_told_to_the_address_on_file() -> None:
+    mail = render_mail(registration_refused("de", reason="already_held"))
+    text = flat(mail.text)
+
+    assert mail.subject == "Ihre Kundennummer ist bereits mit einem anderen Benutzerkonto verbunden"
+    assert "bereits ein Benutzerkonto mit einer anderen E-Mail-Adresse (e***@e***.org)" in text
+    assert "Wir prüfen das Benutzerkonto und lösen es von Ihrer Kundennummer." in text
+    assert "hilfe@portal.example.de" in text
+    english = flat(render_mail(registration_refused("en", reason="already_held")).text)
+    assert "a user account with a different e-mail address (e***@e***.org) already exists" in english
+
+
+@pytest.mark.parametrize(
+    ("state", "locale", "subject", "says"),
+    [
+        ("waiting", "de", "Weitere Registrierung mit Ihrer Kundennummer im Kundenportal",
+         "Ihre eigene Registrierung bleibt davon unberührt: Bestätigen Sie sie wie gewohnt über den Link aus unserer ersten E-Mail."),
+        ("cancelled", "de", "Ihre Registrierung im Kundenportal wurde nicht abgeschlossen",
+         "Ihre eigene, noch nicht bestätigte Registrierung mit dieser E-Mail-Adresse ist damit verfallen"),
+        ("waiting", "en", "Another registration with your customer number in the customer portal",
+         "Your own registration is not affected: confirm it as usual with the link in our first e-mail."),
+        ("cancelled", "en", "Your registration for the customer portal was not completed",
+         "Your own registration with this e-mail address, which was not yet confirmed, has therefore lapsed"),
+    ],
+)
+def test_an_earlier_registration_hears_of_a_later_one(state: str, locale: str, subject: str, says: str) -> None:
+    mail = render_mail(registration_contested(locale, state=state))
+
+    assert (mail.to, mail.subject, mail.reply_to) == ("max@example.de", subject, "hilfe@portal.example.de")
+    assert says in flat(mail.text)
+    assert "10001" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("status", "locale", "subject", "says"),
+    [
+        ("active", "de", "Ihr Benutzerkonto im Kundenportal wurde gelöscht",
+         "Ihr Benutzerkonto mit dieser E-Mail-Adresse wurde dabei gelöscht."),
+        ("pending", "de", "Ihre Registrierung im Kundenportal wurde aufgehoben",
+         "Ihre noch nicht bestätigte Registrierung mit dieser E-Mail-Adresse wurde dabei gelöscht."),
+        ("active", "en", "Your customer portal user account was deleted",
+         "Your user account with this e-mail address was deleted in the process."),
+        ("pending", "en", "Your customer portal registration was cancelled",
+         "which was not yet confirmed, was deleted in the process."),
+    ],
+)
+def test_a_released_holder_is_told_what_support_did(status: str, locale: str, subject: str, says: str) -> None:
+    mail = render_mail(customer_released(locale, status=status))
+    text = flat(mail.text)
+
+    assert (mail.to, mail.subject, mail.reply_to) == ("max@example.de", subject, "hilfe@portal.example.de")
+    assert says in text
+    assert ("am 24.11.2026, 14:30 Uhr hat unser Kundenservice die Kundennummer 10001" in text) == (locale == "de")
 
 
 # --- contact form --------------------------------------------------------------------

@@ -115,7 +115,11 @@ def test_a_password_policy_answer_marks_the_password_with_the_problem_code() -> 
 
 def test_a_known_code_without_fields_lands_at_the_fields_it_concerns() -> None:
     errors = forms.from_problem("customer_mismatch", [], forms.REGISTER)
-    assert errors == [FieldError("last_name", "customer_mismatch"), FieldError("customer_number", "customer_mismatch")]
+    # Auth does not tell which of them is wrong; the code field's text says "if you have one".
+    assert errors == [
+        FieldError("last_name", "customer_mismatch"), FieldError("customer_number", "customer_mismatch"),
+        FieldError("registration_code", "customer_mismatch"),
+    ]
     assert forms.from_problem("invalid_credentials", [], forms.LOGIN) == [FieldError("email", "invalid_credentials")]
 
 
@@ -140,6 +144,16 @@ def test_broken_rules_are_the_codes_at_password_fields() -> None:
 )
 def test_a_waiting_time_is_whole_minutes_rounded_up_and_at_least_one(seconds: int | None, minutes: int) -> None:
     assert forms.wait_minutes(seconds) == minutes
+
+
+def test_the_registration_code_is_optional_but_bounded() -> None:
+    filled = {"last_name": "Mustermann", "customer_number": "10001", "email": "max@example.de",
+              "password": "Sonne!Wind7Meer"}
+    typed = [name for name in forms.REGISTER if name not in forms.REGISTER_CONSENT]
+    assert forms.missing(filled, typed, optional=forms.REGISTER_OPTIONAL) == []
+    assert forms.missing(filled | {"registration_code": "X" * 101}, typed, optional=forms.REGISTER_OPTIONAL) == [
+        FieldError("registration_code", "too_long")
+    ]
 
 
 def test_values_shown_again_never_include_passwords_or_the_csrf_token() -> None:

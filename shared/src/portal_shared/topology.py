@@ -14,6 +14,9 @@ class RoutingKey:
     RESET_REQUESTED = "auth.reset-requested"
     PASSWORD_CHANGED = "auth.password-changed"
     CONTACT_REQUESTED = "faq.contact-requested"
+    REGISTRATION_REFUSED = "auth.registration-refused"
+    REGISTRATION_CONTESTED = "auth.registration-contested"
+    CUSTOMER_RELEASED = "auth.customer-released"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -26,4 +29,7 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.RESET_REQUESTED,
     RoutingKey.PASSWORD_CHANGED,
     RoutingKey.CONTACT_REQUESTED,
+    RoutingKey.REGISTRATION_REFUSED,
+    RoutingKey.REGISTRATION_CONTESTED,
+    RoutingKey.CUSTOMER_RELEASED,
 )

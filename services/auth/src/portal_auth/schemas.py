@@ -34,6 +34,11 @@ class RegisterRequest(Body):
     accept_terms: StrictBool
     accept_privacy: StrictBool
     locale: Literal["de", "en"] = "de"
+    registration_code: str | None = Field(
+        None, max_length=100,
+        description="The code from our letter, where one was sent (then required; a wrong or "
+        "missing code is customer_mismatch). Case, spaces and dashes do not matter.",
+    )
 
 
 class ActivateRequest(Body):

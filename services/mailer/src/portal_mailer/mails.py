@@ -25,15 +25,19 @@ from portal_mailer.rendering import format_moment, format_validity, one_line, po
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    CustomerReleased,
     Event,
     Locale,
     PasswordChanged,
     Payload,
+    RegistrationContested,
     RegistrationCreated,
+    RegistrationRefused,
     ResetRequested,
 )
 
 ACTIVATION_PATH = "/aktivieren"
+REGISTER_PATH = "/registrieren"
 RESET_PATH = "/passwort-zuruecksetzen"
 SUBJECT_MAX_CHARS = 120
 
@@ -139,6 +143,49 @@ def _password_changed(event: Event, context: MailContext) -> list[PlannedMail]:
                         reply_to=context.support_email)]
 
 
+def _registration_refused(event: Event, context: MailContext) -> list[PlannedMail]:
+    """To the address on file: what was tried, and what to do (register with this
+    address, or have support release the customer number)."""
+    payload = _payload(event, RegistrationRefused)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "attempted_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "reason": payload.reason,
+        "other_address": payload.other_address,
+        "register_link": portal_url(context.portal_base_url, REGISTER_PATH),
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("registration-refused", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _registration_contested(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, RegistrationContested)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "happened_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "state": payload.state,
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("registration-contested", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _customer_released(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, CustomerReleased)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "released_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "status": payload.status,
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("customer-released", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
 def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
     """Support gets the request (answering reaches the customer), the sender a receipt.
 
@@ -201,4 +248,7 @@ _PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]
     ResetRequested: _password_reset,
     PasswordChanged: _password_changed,
     ContactRequested: _contact,
+    RegistrationRefused: _registration_refused,
+    RegistrationContested: _registration_contested,
+    CustomerReleased: _customer_released,
 }
