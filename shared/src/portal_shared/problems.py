@@ -1,5 +1,7 @@
 """RFC 9457 problem details: one catalogue entry per error code, German and English.
 
+`title` and `detail` are in the negotiated language (German unless the client prefers
+English), which `Content-Language` names; `type` and `code` are the same in both.
 Handlers raise `Problem(SOME_TYPE, errors=[...])`; `problem_middleware` turns it, and
 every error aiohttp or our own code raises, into `application/problem+json` in the
 client's language. An unexpected exception becomes a logged 500 without internals.
@@ -30,12 +32,18 @@ TYPE_PREFIX = "urn:kundenportal:problem:"
 class ProblemType:
     code: str
     status: int
-    title: str
+    title: str  # English
     detail_de: str
     detail_en: str
+    # Keyword, so that a catalogue entry reads: code, status, English title, details, and
+    # its German title last; tests/unit/test_problem_catalogue.py requires one for each.
+    title_de: str = ""
 
     def detail(self, language: Language) -> str:
         return self.detail_en if language == "en" else self.detail_de
+
+    def title_in(self, language: Language) -> str:
+        return self.title if language == "en" or not self.title_de else self.title_de
 
 
 @dataclass(frozen=True)
@@ -61,46 +69,55 @@ VALIDATION_ERROR = ProblemType(
     "validation_error", 422, "Invalid input",
     "Die Eingaben sind unvollständig oder ungültig.",
     "The input is incomplete or invalid.",
+    title_de="Ungültige Eingabe",
 )
 INVALID_JSON = ProblemType(
     "invalid_json", 400, "Malformed request body",
     "Der Inhalt der Anfrage ist kein gültiges JSON-Objekt.",
     "The request body is not a valid JSON object.",
+    title_de="Fehlerhafter Inhalt der Anfrage",
 )
 NOT_FOUND = ProblemType(
     "not_found", 404, "Not found",
     "Die angeforderte Ressource wurde nicht gefunden.",
     "The requested resource was not found.",
+    title_de="Nicht gefunden",
 )
 METHOD_NOT_ALLOWED = ProblemType(
     "method_not_allowed", 405, "Method not allowed",
     "Diese Methode ist für diese Ressource nicht erlaubt.",
     "This method is not allowed for this resource.",
+    title_de="Methode nicht erlaubt",
 )
 PAYLOAD_TOO_LARGE = ProblemType(
     "payload_too_large", 413, "Payload too large",
     "Die Anfrage ist zu groß.",
     "The request is too large.",
+    title_de="Anfrage zu groß",
 )
 UNSUPPORTED_MEDIA_TYPE = ProblemType(
     "unsupported_media_type", 415, "Unsupported media type",
     "Bitte senden Sie den Inhalt als JSON (Content-Type: application/json).",
     "Please send the body as JSON (Content-Type: application/json).",
+    title_de="Nicht unterstütztes Format",
 )
 UNAUTHORIZED = ProblemType(
     "unauthorized", 401, "Unauthorized",
     "Bitte melden Sie sich an.",
     "Please log in.",
+    title_de="Nicht angemeldet",
 )
 INTERNAL_ERROR = ProblemType(
     "internal_error", 500, "Internal error",
     "Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
     "An unexpected error occurred. Please try again later.",
+    title_de="Interner Fehler",
 )
 SERVICE_UNAVAILABLE = ProblemType(
     "service_unavailable", 503, "Service unavailable",
     "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es später erneut.",
     "The service is temporarily unavailable. Please try again later.",
+    title_de="Dienst nicht verfügbar",
 )
 
 _BY_STATUS = {p.status: p for p in (NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE)}
@@ -119,7 +136,7 @@ def problem_response(
     language = request_language(request)
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + kind.code,
-        "title": kind.title,
+        "title": kind.title_in(language),
         "status": kind.status,
         "detail": kind.detail(language),
         "code": kind.code,
