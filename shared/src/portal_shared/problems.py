@@ -120,6 +120,21 @@ SERVICE_UNAVAILABLE = ProblemType(
     title_de="Dienst nicht verfügbar",
 )
 
+EMAIL_NOT_SUPPORTED = ProblemType(
+    "email_not_supported", 422, "E-mail address not supported",
+    "Diese E-Mail-Adresse können wir leider nicht verwenden: Vor dem „@“ stehen Umlaute, "
+    "ß oder andere Zeichen, die viele Mailserver nicht zustellen. Bitte geben Sie eine "
+    "Adresse ohne solche Zeichen vor dem „@“ an.",
+    "We cannot use this e-mail address: the part before the \u201c@\u201d contains umlauts, "
+    "\u00df or other characters that many mail servers do not deliver. Please give an "
+    "address without such characters before the \u201c@\u201d.",
+    title_de="E-Mail-Adresse nicht unterstützt",
+)
+
+# Field error codes that have a problem type of their own, with a detail that says more
+# than "invalid input"; used when every field error of a request has that code.
+FIELD_PROBLEMS = {EMAIL_NOT_SUPPORTED.code: EMAIL_NOT_SUPPORTED}
+
 _BY_STATUS = {p.status: p for p in (NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE)}
 
 
@@ -202,7 +217,16 @@ async def parse_json_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise Problem(VALIDATION_ERROR, field_errors(exc)) from None
+        errors = field_errors(exc)
+        raise Problem(problem_for(errors), errors) from None
+
+
+def problem_for(errors: list[FieldError]) -> ProblemType:
+    """`validation_error`, or the problem of its own that all the field errors share."""
+    kinds = {FIELD_PROBLEMS.get(error.code) for error in errors}
+    if len(kinds) == 1 and (kind := kinds.pop()) is not None:
+        return kind
+    return VALIDATION_ERROR
 
 
 def _is_json(content_type: str) -> bool:
