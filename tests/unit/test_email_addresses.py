@@ -85,3 +85,21 @@ def test_the_mailer_may_send_to_configured_addresses_in_test_domains() -> None:
     assert smtp_form("support@portal.test") == "support@portal.test"
     with pytest.raises(InvalidAddress):
         smtp_form("not an address")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["max@example.de", "Max.Mustermann+portal@sub.example.co.uk", "o'neil@example.ie",
+     "x_y-z@mail-server.example.com", "MAX@XN--MLLER-KVA.DE", "support@portal.test"],
+)
+def test_plain_ascii_addresses_take_the_short_way_to_the_same_smtp_form(typed: str) -> None:
+    full = parse(typed, reachable_only=False).ascii
+    assert full is not None
+    # Domains are case-insensitive: the short way keeps the spelling, that is all.
+    assert smtp_form(typed).lower() == full.lower()
+
+
+@pytest.mark.parametrize("typed", ["a..b@example.de", ".a@example.de", "a@-x.de", "a b@x.de", "a@x.de\r\nBcc: b@y.de"])
+def test_odd_ascii_addresses_still_get_the_full_check(typed: str) -> None:
+    with pytest.raises(InvalidAddress):
+        smtp_form(typed)
