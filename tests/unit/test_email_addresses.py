@@ -81,8 +81,9 @@ def test_anything_typed_into_a_login_form_has_a_key() -> None:
     assert comparison_key(" Kein Konto ") == "kein konto"
 
 
-def test_the_mailer_may_send_to_configured_addresses_in_test_domains() -> None:
+def test_the_mailer_may_send_to_configured_addresses_in_test_and_local_domains() -> None:
     assert smtp_form("support@portal.test") == "support@portal.test"
+    assert smtp_form("no-reply@localhost") == "no-reply@localhost"
     with pytest.raises(InvalidAddress):
         smtp_form("not an address")
 

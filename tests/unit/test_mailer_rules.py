@@ -75,6 +75,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ("MAILER_DATABASE_URL", "mysql://localhost/portal"),
         ("PORTAL_BASE_URL", "not a url"),
         ("MAIL_FROM", "Kundenportal"),
+        ("MAIL_FROM", "Kundenportal <jörg@example.de>"),
+        ("SUPPORT_EMAIL", "hilfe"),
+        ("SUPPORT_EMAIL", "jörg@example.de"),
     ],
 )
 def test_a_wrong_value_stops_the_start_naming_the_variable(

@@ -90,10 +90,11 @@ def comparison_key(text: str) -> str:
 
 # A plain ASCII address (dot-atom local part, LDH domain labels): already its own SMTP
 # form. The mailer converts two or three addresses per mail; this skips the full check
-# (tens of microseconds) for all but internationalised and odd ones.
+# (tens of microseconds) for all but internationalised and odd ones, and lets an
+# operator's relay-local address (`support@intranet`, `no-reply@localhost`) through.
 _PLAIN_ASCII = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
 
 
