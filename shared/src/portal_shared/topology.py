@@ -16,6 +16,9 @@ class RoutingKey:
     CONTACT_REQUESTED = "faq.contact-requested"
     ACTIVATION_REMINDER = "auth.activation-reminder"
     SUSPICIOUS_LOGINS = "auth.suspicious-logins"
+    REGISTRATION_REFUSED = "auth.registration-refused"
+    REGISTRATION_CONTESTED = "auth.registration-contested"
+    CUSTOMER_RELEASED = "auth.customer-released"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -30,4 +33,7 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.CONTACT_REQUESTED,
     RoutingKey.ACTIVATION_REMINDER,
     RoutingKey.SUSPICIOUS_LOGINS,
+    RoutingKey.REGISTRATION_REFUSED,
+    RoutingKey.REGISTRATION_CONTESTED,
+    RoutingKey.CUSTOMER_RELEASED,
 )

@@ -7,7 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 # Fields in the order the page shows them: the error summary lists errors in this order.
-REGISTER = ("last_name", "customer_number", "email", "password", "accept_terms", "accept_privacy")
+REGISTER = (
+    "last_name", "customer_number", "registration_code", "email", "password", "accept_terms", "accept_privacy"
+)
+# Only customers who were sent a code by letter fill it in.
+REGISTER_OPTIONAL = ("registration_code",)
+REGISTER_CONSENT = ("accept_terms", "accept_privacy")
 LOGIN = ("email", "password")
 FORGOT = ("customer_number", "email")
 RESET = ("password", "password_confirm")
@@ -25,8 +30,8 @@ MAX_DEVICE_TOKEN = 200
 _NOT_KEPT = frozenset({"csrf_token", "altcha"})
 
 # The longest value a field may carry (the APIs' limits); longer input is refused here.
-MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "name": 200,
-              "subject": 200, "message": 5000}
+MAX_LENGTH = {"last_name": 200, "customer_number": 64, "registration_code": 100, "email": 320,
+              "name": 200, "subject": 200, "message": 5000}
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,9 @@ def confirmation(form: Mapping[str, str], field: str, repeat: str) -> list[Field
 
 # Problem codes that belong to fields, when the API names none itself.
 _CODE_FIELDS = {
-    "customer_mismatch": ("last_name", "customer_number"),
+    # Auth does not say which of them is wrong (that would tell a guesser which half of
+    # the invoice data was right); a code field is marked too, its text says "if you have one".
+    "customer_mismatch": ("last_name", "customer_number", "registration_code"),
     "current_password_invalid": ("current_password",),
     "password_policy": ("password",),
     "invalid_credentials": ("email",),
