@@ -314,6 +314,53 @@ async def test_requests_that_match_nothing_do_not_use_up_the_owners_mails(portal
     assert len(await portal.events("reset-requested")) == 1
 
 
+async def test_ownership_mails_anyone_with_an_invoice_can_cause_are_bounded_per_customer_number_quietly(
+    portal: Portal, clock: FakeClock
+) -> None:
+    # No per-number 429 any more (it kept the customer out): instead, past five mails an
+    # hour about a customer number's ownership, registrations and forgot requests are
+    # answered alike and mail nothing more.
+    await portal.sql(
+        "UPDATE auth.customers SET email = 'max@example.de', email_key = 'max@example.de'"
+        " WHERE customer_number = '10001'"
+    )
+    for i in range(4):
+        refused = await portal.post("register", registration(email=f"thief{i}@example.org"), headers=attacker(i))
+        assert refused.status == 202
+    forgot = {"customer_number": "10001", "email": "max@example.de"}
+    # Nobody holds the number yet, so forgot tells nothing and counts nothing.
+    assert (await portal.post("password/forgot", forgot, headers=attacker(4))).status == 202
+    for i in range(5, 7):
+        refused = await portal.post("register", registration(email=f"thief{i}@example.org"), headers=attacker(i))
+        assert refused.status == 202
+    assert len(await portal.events("registration-refused")) == 5
+    audits = await portal.sql(
+        "SELECT detail FROM auth.audit_log WHERE action = 'registration_refused' ORDER BY id"
+    )
+    assert [json.loads(a["detail"])["sent"] for a in audits] == [True] * 5 + [False]
+
+    # The address on file still registers (and nothing stands in its way), and an hour
+    # later mails flow again.
+    token = await portal.register()
+    assert (await portal.post("activate", {"token": token})).status == 200
+    clock.advance(hours=1)
+    assert (await portal.post("register", registration(email="late@example.org"), headers=OWNER)).status == 202
+    assert len(await portal.events("registration-refused")) == 6
+
+
+async def test_contested_mails_are_bounded_per_customer_number_too(portal: Portal, clock: FakeClock) -> None:
+    # Without an address on file, registrations from other addresses wait side by side;
+    # each earlier one is told of a later one while the number's mails last.
+    for i in range(7):
+        assert (await portal.post(
+            "register", registration(email=f"r{i}@example.org"), headers=attacker(i)
+        )).status == 202
+    contested = await portal.events("registration-contested")
+    # Registrations 2..6 told 1, 2, 3, 4, 5 earlier ones; 7 told none.
+    assert len(contested) == 1 + 2 + 3 + 4 + 5
+    assert len(await portal.events("registration-created")) == 7
+
+
 # --- a pending account looks like a wrong password --------------------------------------
 
 

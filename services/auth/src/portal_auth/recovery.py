@@ -12,7 +12,12 @@ from portal_auth.access_tokens import AccessClaims
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, ownership, password_policy, tokens
-from portal_auth.domain.limits import FORGOT_PER_ACCOUNT, FORGOT_PER_IP, RESET
+from portal_auth.domain.limits import (
+    FORGOT_PER_ACCOUNT,
+    FORGOT_PER_IP,
+    OWNERSHIP_NOTICES,
+    RESET,
+)
 from portal_auth.problems import (
     PASSWORD_POLICY,
     RESET_TOKEN_EXPIRED,
@@ -53,7 +58,7 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
             **({"sent": sending} if account is not None else {}),
         )
         if account is None:
-            await _tell_address_on_file_who_holds_it(conn, number, address_key, caller)
+            await _tell_address_on_file_who_holds_it(ctx, conn, number, address_key, caller)
             return
         if not sending:
             return
@@ -69,17 +74,18 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
 
 
 async def _tell_address_on_file_who_holds_it(
-    conn: asyncpg.Connection, number: str, address_key: str, caller: Caller
+    ctx: AuthContext, conn: asyncpg.Connection, number: str, address_key: str, caller: Caller
 ) -> None:
     """The address on file asks for a reset, but an account with another address holds
     the customer number (registered before the address was on file): no reset link, but
     the address on file learns which (masked) address holds it and that support can
-    release it. Nobody else is told anything."""
+    release it. Nobody else is told anything. Past `OWNERSHIP_NOTICES` for the customer
+    number, quietly nothing more (like reset mails: the answer stays 202)."""
     customer = await customer_records.find_customer(conn, number)
     if customer is None or customer["email_key"] != address_key:
         return
     holders = [h for h in await accounts.holders_of_customer(conn, number) if h["status"] == "active"]
-    if not holders:
+    if not holders or not await ctx.within(OWNERSHIP_NOTICES, number, conn):
         return
     refusal = RegistrationRefused(
         customer_number=number, email=customer["email"], last_name=customer["last_name"],

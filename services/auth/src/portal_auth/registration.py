@@ -10,7 +10,7 @@ from portal_auth import throttle
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, ownership, password_policy, tokens
-from portal_auth.domain.limits import ACTIVATE, CUSTOMER_CHALLENGES, REGISTER
+from portal_auth.domain.limits import ACTIVATE, CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER
 from portal_auth.problems import (
     CUSTOMER_MISMATCH,
     PASSWORD_POLICY,
@@ -101,23 +101,29 @@ async def _create_pending_or_notify(
                 last_name=owner["last_name"], locale=owner["locale"],
             )
             await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)
+        # Anyone with an invoice can cause the ownership mails, so they are bounded per
+        # customer number (quietly: the answer is the same either way).
+        telling = bool(decision.refused or decision.contest) and await ctx.within(
+            OWNERSHIP_NOTICES, number, conn
+        )
         if decision.refused is not None:
             other = holders[decision.refused_about]["email"] if decision.refused_about else address
             refusal = RegistrationRefused(
                 customer_number=number, email=customer["email"], last_name=customer["last_name"],
                 locale=form.locale, reason=decision.refused, other_address=ownership.mask_email(other),
             )
-            await outbox.enqueue(conn, new_event(refusal, caller.correlation_id), SCHEMA)
+            if telling:
+                await outbox.enqueue(conn, new_event(refusal, caller.correlation_id), SCHEMA)
             await security.audit(
                 conn, now, "registration_refused", caller.ip, customer_number=number,
-                reason=decision.refused,
+                reason=decision.refused, sent=telling,
             )
         if not decision.create:
             return
         # A pending registration of the same address is replaced (the new link goes to
         # the same mailbox); those of the customer number from other addresses stay.
         await accounts.delete_accounts(conn, decision.replace)
-        for rival_id in decision.contest:
+        for rival_id in decision.contest if telling else ():
             rival = holders[rival_id]
             contested = RegistrationContested(
                 account_id=rival["id"], customer_number=number, email=rival["email"],

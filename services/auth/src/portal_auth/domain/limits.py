@@ -12,6 +12,12 @@ FORGOT_PER_IP = Limit("forgot-ip", hits=10, window=timedelta(minutes=15))
 # Reset mails per account (only requests that match count): past it, further requests
 # are answered alike but send nothing — the newest mail already holds a working link.
 FORGOT_PER_ACCOUNT = Limit("forgot-account", hits=3, window=timedelta(minutes=15))
+# Mails about a customer number's ownership that anyone with an invoice can cause, per
+# customer number: registration-refused (to the address on file, from registration and
+# from forgot) and registration-contested „waiting“. Past it, the answers stay alike and
+# nothing more is mailed — the bound the per-number registration limit used to give,
+# without keeping the customer from registering.
+OWNERSHIP_NOTICES = Limit("ownership-notices", hits=5, window=timedelta(hours=1))
 # Fresh activation links mailed when a pending account's password is entered at login.
 ACTIVATION_REMINDER = Limit("activation-reminder", hits=3, window=timedelta(hours=1))
 RESET = Limit("reset", hits=30, window=timedelta(minutes=10))
