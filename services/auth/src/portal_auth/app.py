@@ -71,7 +71,7 @@ async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
 
 def _context(access_tokens: AccessTokens, clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        hasher = passwords or Passwords()
+        hasher = passwords or Passwords(workers=app[SETTINGS].password_hash_threads)
         app[CONTEXT] = AuthContext(
             pool=app[POOL], passwords=hasher, access_tokens=access_tokens,
             settings=app[SETTINGS], clock=clock, limiter=RateLimiter(app[POOL], clock),
