@@ -81,6 +81,11 @@ _check = {
         "strength": {"type": "integer", "minimum": 0, "maximum": 4},
     },
 }
+_session_roles = {
+    "type": "object",
+    "required": ["roles"],
+    "properties": {"roles": {"type": "array", "items": {"type": "string"}}},
+}
 _jwks = {
     "type": "object",
     "required": ["keys"],
@@ -157,9 +162,11 @@ def _operations() -> dict[str, dict[str, Any]]:
             },
         },
         f"{p}/session": {"get": {
-            "summary": "Whether the bearer's session is still open (for other services)",
+            "summary": "Whether the bearer's session is still open, and the account's "
+                       "current roles (for other services, before sensitive actions)",
             "security": BEARER,
-            "responses": {**_ok(204, None, "Open"), **_problems(401)},
+            "responses": {**_ok(200, "SessionRoles", "Open; the roles the account holds now"),
+                          **_problems(401)},
         }},
         f"{p}/me/password": {"post": {
             "summary": "Change the password; other sessions end", "security": BEARER,
@@ -204,6 +211,7 @@ def openapi_document() -> dict[str, Any]:
     components: dict[str, Any] = {
         "Problem": _problem_schema, "TokenPair": _token_pair, "Status": _status,
         "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
+        "SessionRoles": _session_roles,
     }
     for model in REQUEST_MODELS:
         schema = model.model_json_schema(ref_template=REF)

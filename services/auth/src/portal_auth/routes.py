@@ -107,10 +107,11 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def session(request: web.Request) -> web.Response:
-    """204 while the bearer's session is open: lets other services honour a logout,
-    a password reset or a deletion before the access token itself expires."""
-    await _claims(request)
-    return web.Response(status=204)
+    """200 with the account's current roles while the bearer's session is open, 401 once
+    it has ended: lets other services honour a logout, a password reset, a deletion or a
+    revoked role before the access token itself expires."""
+    roles = await sessions.current_roles(_ctx(request), await _claims(request))
+    return web.json_response({"roles": list(roles)})
 
 
 async def delete_me(request: web.Request) -> web.Response:

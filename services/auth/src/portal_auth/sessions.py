@@ -108,6 +108,12 @@ async def authenticate(ctx: AuthContext, bearer_token: str) -> AccessClaims:
     return claims
 
 
+async def current_roles(ctx: AuthContext, claims: AccessClaims) -> tuple[str, ...]:
+    """The roles the account holds now, which may be fewer than its access token says."""
+    async with ctx.pool.acquire() as conn:
+        return await accounts.roles_of(conn, claims.account_id)
+
+
 async def profile(ctx: AuthContext, claims: AccessClaims) -> asyncpg.Record:
     async with ctx.pool.acquire() as conn:
         account = await accounts.find_by_id(conn, claims.account_id)
