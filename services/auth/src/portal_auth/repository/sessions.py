@@ -14,7 +14,7 @@ INSERT_REFRESH = """
 INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
 """
 CLAIM_REFRESH = """
-SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at
+SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at, s.created_at AS logged_in_at
 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
 WHERE r.token_hash = $1
 FOR UPDATE OF r, s
@@ -25,7 +25,9 @@ END_SESSIONS_OF = """
 UPDATE sessions SET ended_at = $2
 WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $3
 """
-IS_ACTIVE = "SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND ended_at IS NULL"
+IS_ACTIVE = """
+SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND ended_at IS NULL AND created_at > $3
+"""
 PURGE_ENDED = """
 DELETE FROM sessions s WHERE s.ended_at < $1
    OR NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id AND r.expires_at > $1)
@@ -60,8 +62,9 @@ async def end_sessions_of(
     await conn.execute(END_SESSIONS_OF, account_id, now, keep)
 
 
-async def is_active(conn: Conn, session_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(IS_ACTIVE, session_id, account_id) is not None
+async def is_active(conn: Conn, session_id: UUID, account_id: UUID, logged_in_after: datetime) -> bool:
+    """Not ended, and not older than the maximum age (logged in after `logged_in_after`)."""
+    return await conn.fetchval(IS_ACTIVE, session_id, account_id, logged_in_after) is not None
 
 
 async def purge(conn: Conn, now: datetime) -> None:
