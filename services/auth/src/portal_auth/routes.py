@@ -9,7 +9,6 @@ from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
 from portal_auth.domain.limits import CHECK
-from portal_auth.domain.password_strength import strength
 from portal_auth.keys import CONTEXT
 from portal_auth.openapi import openapi_document
 from portal_auth.schemas import (
@@ -155,15 +154,16 @@ async def password_rules(request: web.Request) -> web.Response:
 
 
 async def check_password(request: web.Request) -> web.Response:
-    """Live feedback while typing; stores and logs nothing of what it is given."""
+    """Live feedback while typing; stores and logs nothing of what it is given. The work
+    runs beside the event loop, so other requests are not held up by it."""
     await _ctx(request).limit(CHECK, _caller(request).ip)
     body = await parse_json_body(request, CheckPasswordRequest)
     personal = password_policy.PersonalData(
         body.last_name or "", body.email or "", body.customer_number or ""
     )
-    broken = password_policy.violations(body.password, personal)
+    result = await _ctx(request).passwords.assess(body.password, personal)
     return web.json_response(
-        {"valid": not broken, "violations": broken, "strength": strength(body.password, personal, broken)}
+        {"valid": not result.violations, "violations": result.violations, "strength": result.strength}
     )
 
 
