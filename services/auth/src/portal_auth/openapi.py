@@ -98,6 +98,8 @@ def _problems(*statuses: int) -> dict[str, Any]:
         400: "Malformed body or invalid token",
         401: "Not authenticated",
         410: "Link expired",
+        404: "Not found",
+        409: "Conflict with the current state",
         413: "Body too large",
         415: "Body is not application/json",
         422: "Invalid input",
@@ -133,8 +135,10 @@ def _operations() -> dict[str, dict[str, Any]]:
         }},
         f"{p}/activate": {"post": {
             "summary": "Activate the account with the mailed token",
+            "description": "409 already_activated: the token was used and its account is "
+                           "active (log in); 400 token_invalid: unknown, malformed or replaced.",
             "requestBody": _body(schemas.ActivateRequest),
-            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 410, 429)},
+            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 409, 410, 429)},
         }},
         f"{p}/login": {"post": {
             "summary": "Log in with e-mail address and password",

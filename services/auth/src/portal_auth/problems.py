@@ -55,3 +55,8 @@ RESET_TOKEN_EXPIRED = ProblemType(
     "Der Link ist abgelaufen. Bitte fordern Sie über „Passwort vergessen“ einen neuen an.",
     "The link has expired. Please request a new one via \u201cForgot password\u201d.",
 )
+ALREADY_ACTIVATED = ProblemType(
+    "already_activated", 409, "Account already activated",
+    "Ihr Benutzerkonto ist bereits aktiviert. Bitte loggen Sie sich ein.",
+    "Your account is already activated. Please log in.",
+)

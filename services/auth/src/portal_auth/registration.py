@@ -10,6 +10,7 @@ from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, password_policy, tokens
 from portal_auth.domain.limits import ACTIVATE, REGISTER, REGISTER_PER_CUSTOMER
 from portal_auth.problems import (
+    ALREADY_ACTIVATED,
     CUSTOMER_MISMATCH,
     PASSWORD_POLICY,
     TERMS_NOT_ACCEPTED,
@@ -99,8 +100,15 @@ async def activate(ctx: AuthContext, token: str, caller: Caller) -> None:
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await token_records.claim(conn, "activation", token_hash)
-        if row is None or row["used_at"] is not None:
+        if row is None:
             raise Problem(TOKEN_INVALID)
+        if row["used_at"] is not None:
+            # A used link of an active account (one of a deleted or replaced account is
+            # gone with it): say so rather than "invalid". Only the mailbox that got the
+            # link learns this.
+            account = await accounts.find_by_id(conn, row["account_id"])
+            active = account is not None and account["status"] == "active"
+            raise Problem(ALREADY_ACTIVATED if active else TOKEN_INVALID)
         if tokens.is_expired(row["expires_at"], now):
             raise Problem(TOKEN_EXPIRED)
         await token_records.use(conn, "activation", token_hash, now)
