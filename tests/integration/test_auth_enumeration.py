@@ -109,3 +109,20 @@ async def test_forgot_password_with_and_without_a_match_looks_the_same(portal: P
     assert match_answers == other_answers == [(202, {"status": "accepted"})] * SAMPLES
     assert_same_time(match_time, other_time)
     assert len(await portal.events("reset-requested")) == SAMPLES
+
+
+async def test_resending_the_activation_mail_looks_the_same_for_pending_and_unknown_addresses(
+    portal: Portal, clock: FakeClock
+) -> None:
+    await portal.register()  # max@example.de is pending
+
+    async def pending(i: int) -> ClientResponse:
+        return await portal.post("register/resend", {"email": "max@example.de"}, headers=from_ip(i, 0))
+
+    async def unknown(i: int) -> ClientResponse:
+        return await portal.post("register/resend", {"email": f"x{i}@example.de"}, headers=from_ip(i, 1))
+
+    pending_answers, unknown_answers, pending_time, unknown_time = await compare(pending, unknown, clock)
+    assert pending_answers == unknown_answers == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(pending_time, unknown_time)
+    assert len(await portal.events("registration-created")) == 1 + SAMPLES

@@ -133,6 +133,15 @@ def _operations() -> dict[str, dict[str, Any]]:
             "requestBody": _body(schemas.RegisterRequest),
             "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 429)},
         }},
+        f"{p}/register/resend": {"post": {
+            "summary": "Send the activation mail again (same answer whether or not a "
+                       "registration is pending for the address)",
+            "description": "A new link (the older ones stop working) only for a pending "
+                           "registration of this address; at most 3 an hour per address, "
+                           "beyond that the same 202 without a mail. 429 per client IP.",
+            "requestBody": _body(schemas.ResendActivationRequest),
+            "responses": {**_ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
+        }},
         f"{p}/activate": {"post": {
             "summary": "Activate the account with the mailed token",
             "description": "409 already_activated: the token was used and its account is "
@@ -204,8 +213,8 @@ def _operations() -> dict[str, dict[str, Any]]:
 
 
 REQUEST_MODELS = (
-    schemas.RegisterRequest, schemas.ActivateRequest, schemas.LoginRequest, schemas.RefreshRequest,
-    schemas.ForgotPasswordRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest,
+    schemas.RegisterRequest, schemas.ResendActivationRequest, schemas.ActivateRequest,
+    schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest,
     schemas.DeleteAccountRequest, schemas.CheckPasswordRequest,
 )
 

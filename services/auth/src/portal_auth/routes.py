@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from portal_auth import accounts, recovery, registration, sessions
+from portal_auth import accounts, recovery, registration, resend, sessions
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
@@ -20,6 +20,7 @@ from portal_auth.schemas import (
     LoginRequest,
     RefreshRequest,
     RegisterRequest,
+    ResendActivationRequest,
     ResetPasswordRequest,
 )
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
@@ -32,6 +33,7 @@ ACCEPTED = {"status": "accepted"}
 def setup(app: web.Application) -> None:
     add = app.router
     add.add_post(f"{PREFIX}/register", register)
+    add.add_post(f"{PREFIX}/register/resend", resend_activation)
     add.add_post(f"{PREFIX}/activate", activate)
     add.add_post(f"{PREFIX}/login", login)
     add.add_post(f"{PREFIX}/refresh", refresh)
@@ -68,6 +70,12 @@ async def _claims(request: web.Request) -> AccessClaims:
 async def register(request: web.Request) -> web.Response:
     form = await parse_json_body(request, RegisterRequest)
     await registration.register(_ctx(request), form, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
+
+
+async def resend_activation(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ResendActivationRequest)
+    await resend.resend(_ctx(request), body.email, _caller(request))
     return web.json_response(ACCEPTED, status=202)
 
 

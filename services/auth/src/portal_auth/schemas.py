@@ -40,6 +40,10 @@ class ActivateRequest(Body):
     token: str = Field(min_length=1, max_length=200)
 
 
+class ResendActivationRequest(Body):
+    email: Email
+
+
 class LoginRequest(Body):
     email: str = Field(min_length=1, max_length=email.MAX_LENGTH)
     password: Password

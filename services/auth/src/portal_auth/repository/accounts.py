@@ -28,6 +28,10 @@ SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.pass
 FROM accounts a JOIN customers c USING (customer_number)
 """
 FIND_BY_EMAIL = ACCOUNT_COLUMNS + "WHERE a.email_key = $1"
+# Keeps the row from being deleted (or its key changed) until the transaction ends,
+# without blocking an activation, which only updates it.
+FIND_BY_EMAIL_KEEPING = FIND_BY_EMAIL + " FOR KEY SHARE OF a"
+STATUS = "SELECT status FROM accounts WHERE id = $1"
 FIND_BY_ID = ACCOUNT_COLUMNS + "WHERE a.id = $1"
 FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL = (
     ACCOUNT_COLUMNS + "WHERE a.customer_number = $1 AND a.email_key = $2 AND a.status = 'active'"
@@ -85,6 +89,14 @@ async def activate(conn: Conn, account_id: UUID, now: datetime) -> None:
 
 async def find_by_email(conn: Conn, email_key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_BY_EMAIL, email_key)
+
+
+async def find_by_email_keeping(conn: Conn, email_key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(FIND_BY_EMAIL_KEEPING, email_key)
+
+
+async def status_of(conn: Conn, account_id: UUID) -> str | None:
+    return await conn.fetchval(STATUS, account_id)
 
 
 async def find_by_id(conn: Conn, account_id: UUID) -> asyncpg.Record | None:
