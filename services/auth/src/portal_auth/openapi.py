@@ -214,8 +214,9 @@ def _operations() -> dict[str, dict[str, Any]]:
 
 REQUEST_MODELS = (
     schemas.RegisterRequest, schemas.ResendActivationRequest, schemas.ActivateRequest,
-    schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest,
-    schemas.DeleteAccountRequest, schemas.CheckPasswordRequest,
+    schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest,
+    schemas.ResetPasswordRequest, schemas.ChangePasswordRequest, schemas.DeleteAccountRequest,
+    schemas.CheckPasswordRequest,
 )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 REGISTER = ("last_name", "customer_number", "email", "password", "accept_terms", "accept_privacy")
 LOGIN = ("email", "password")
 FORGOT = ("customer_number", "email")
+RESEND = ("email",)
 RESET = ("password", "password_confirm")
 CHANGE_PASSWORD = ("current_password", "new_password", "new_password_confirm")
 DELETE_ACCOUNT = ("password", "confirm")
