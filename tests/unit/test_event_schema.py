@@ -12,6 +12,8 @@ from portal_shared import events
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    EmailChanged,
+    EmailChangeRequested,
     Envelope,
     MalformedEvent,
     PasswordChanged,
@@ -54,6 +56,10 @@ def test_envelope_fields_are_pinned() -> None:
          ["account_id", "email", "last_name", "locale", "changed_at", "via"]),
         (ContactRequested, "contact-requested", 1, "faq.contact-requested",
          ["contact_id", "name", "email", "customer_number", "subject", "message", "locale"]),
+        (EmailChangeRequested, "email-change-requested", 1, "auth.email-change-requested",
+         ["account_id", "email", "last_name", "locale", "confirm_token", "expires_at"]),
+        (EmailChanged, "email-changed", 1, "auth.email-changed",
+         ["account_id", "email", "new_email", "last_name", "locale", "changed_at"]),
     ],
 )
 def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fields) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +70,8 @@ def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fiel
 def test_registered_payloads_are_exactly_the_known_events() -> None:
     assert set(events.PAYLOADS) == {
         ("registration-created", 1), ("account-exists", 1), ("reset-requested", 1),
-        ("password-changed", 1), ("contact-requested", 1),
+        ("password-changed", 1), ("contact-requested", 1), ("email-change-requested", 1),
+        ("email-changed", 1),
     }
 
 

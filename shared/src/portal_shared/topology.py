@@ -14,6 +14,8 @@ class RoutingKey:
     RESET_REQUESTED = "auth.reset-requested"
     PASSWORD_CHANGED = "auth.password-changed"
     CONTACT_REQUESTED = "faq.contact-requested"
+    EMAIL_CHANGE_REQUESTED = "auth.email-change-requested"
+    EMAIL_CHANGED = "auth.email-changed"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -26,4 +28,6 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.RESET_REQUESTED,
     RoutingKey.PASSWORD_CHANGED,
     RoutingKey.CONTACT_REQUESTED,
+    RoutingKey.EMAIL_CHANGE_REQUESTED,
+    RoutingKey.EMAIL_CHANGED,
 )

@@ -25,6 +25,8 @@ from portal_mailer.rendering import format_moment, format_validity, one_line, po
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    EmailChanged,
+    EmailChangeRequested,
     Event,
     Locale,
     PasswordChanged,
@@ -35,6 +37,7 @@ from portal_shared.events import (
 
 ACTIVATION_PATH = "/aktivieren"
 RESET_PATH = "/passwort-zuruecksetzen"
+EMAIL_CONFIRM_PATH = "/email-bestaetigen"
 SUBJECT_MAX_CHARS = 120
 
 
@@ -94,10 +97,16 @@ def _password_reset(event: Event, context: MailContext) -> list[PlannedMail]:
                        payload.reset_token, payload.expires_at)]
 
 
+def _email_change(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, EmailChangeRequested)
+    return [_link_mail("email-change", event, payload, context, EMAIL_CONFIRM_PATH,
+                       payload.confirm_token, payload.expires_at)]
+
+
 def _link_mail(
     template: str,
     event: Event,
-    payload: RegistrationCreated | ResetRequested,
+    payload: RegistrationCreated | ResetRequested | EmailChangeRequested,
     context: MailContext,
     path: str,
     token: str,
@@ -136,6 +145,19 @@ def _password_changed(event: Event, context: MailContext) -> list[PlannedMail]:
         **_support(context, replies_reach_support=True),
     }
     return [PlannedMail("password-changed", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _email_changed(event: Event, context: MailContext) -> list[PlannedMail]:
+    """To the old address: what changed and when, and whom to tell if it was not them."""
+    payload = _payload(event, EmailChanged)
+    values = {
+        "last_name": payload.last_name,
+        "new_email": payload.new_email,
+        "changed_at": format_moment(payload.changed_at, context.timezone, payload.locale),
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("email-changed", payload.locale, payload.email, values,
                         reply_to=context.support_email)]
 
 
@@ -201,4 +223,6 @@ _PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]
     ResetRequested: _password_reset,
     PasswordChanged: _password_changed,
     ContactRequested: _contact,
+    EmailChangeRequested: _email_change,
+    EmailChanged: _email_changed,
 }
