@@ -81,6 +81,11 @@ _check = {
         "strength": {"type": "integer", "minimum": 0, "maximum": 4},
     },
 }
+_email_changed = {
+    "type": "object",
+    "required": ["status", "email"],
+    "properties": {"status": {"const": "email_changed"}, "email": {"type": "string"}},
+}
 _session_roles = {
     "type": "object",
     "required": ["roles"],
@@ -186,6 +191,27 @@ def _operations() -> dict[str, dict[str, Any]]:
             "requestBody": _body(schemas.ChangePasswordRequest),
             "responses": {**_ok(204, None, "Changed"), **_problems(*BODY_ERRORS, 401, 429)},
         }},
+        f"{p}/me/email": {"post": {
+            "summary": "Change the e-mail address: a confirmation link goes to the new one",
+            "description": "Needs the password. 202 whether or not the new address belongs "
+                           "to another account (then no link is sent). Nothing changes until "
+                           "the link is confirmed. 422 email_unchanged / current_password_invalid "
+                           "(field password); 429 per account (5 an hour) or after wrong passwords.",
+            "security": BEARER,
+            "requestBody": _body(schemas.ChangeEmailRequest),
+            "responses": {**_ok(202, "Status", "Link sent to the new address"),
+                          **_problems(*BODY_ERRORS, 401, 403, 429)},
+        }},
+        f"{p}/me/email/confirm": {"post": {
+            "summary": "Confirm the new e-mail address with the mailed token",
+            "description": "No login needed: the token is the proof. The old address gets a "
+                           "notice; reset links still out stop working. 409 email_taken when "
+                           "another account took the address meanwhile; 410 after "
+                           "EMAIL_CHANGE_TTL_HOURS; 400 unknown, used or replaced.",
+            "requestBody": _body(schemas.ConfirmEmailRequest),
+            "responses": {**_ok(200, "EmailChanged", "Changed"),
+                          **_problems(*BODY_ERRORS, 409, 410, 429)},
+        }},
         f"{p}/password/forgot": {"post": {
             "summary": "Request a reset mail (same answer whether or not anything matched)",
             "requestBody": _body(schemas.ForgotPasswordRequest),
@@ -216,7 +242,7 @@ REQUEST_MODELS = (
     schemas.RegisterRequest, schemas.ResendActivationRequest, schemas.ActivateRequest,
     schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest,
     schemas.ResetPasswordRequest, schemas.ChangePasswordRequest, schemas.DeleteAccountRequest,
-    schemas.CheckPasswordRequest,
+    schemas.CheckPasswordRequest, schemas.ChangeEmailRequest, schemas.ConfirmEmailRequest,
 )
 
 
@@ -225,7 +251,7 @@ def openapi_document() -> dict[str, Any]:
     components: dict[str, Any] = {
         "Problem": _problem_schema, "TokenPair": _token_pair, "Status": _status,
         "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
-        "SessionRoles": _session_roles,
+        "SessionRoles": _session_roles, "EmailChanged": _email_changed,
     }
     for model in REQUEST_MODELS:
         schema = model.model_json_schema(ref_template=REF)

@@ -60,3 +60,20 @@ ALREADY_ACTIVATED = ProblemType(
     "Ihr Benutzerkonto ist bereits aktiviert. Bitte loggen Sie sich ein.",
     "Your account is already activated. Please log in.",
 )
+EMAIL_UNCHANGED = ProblemType(
+    "email_unchanged", 422, "Same e-mail address",
+    "Das ist bereits die E-Mail-Adresse Ihres Benutzerkontos.",
+    "This already is the e-mail address of your account.",
+)
+EMAIL_TAKEN = ProblemType(
+    "email_taken", 409, "E-mail address taken",
+    "Diese E-Mail-Adresse gehört inzwischen zu einem anderen Benutzerkonto. Ihre bisherige "
+    "Adresse bleibt gültig; bitte wählen Sie in „Mein Konto“ eine andere.",
+    "This e-mail address now belongs to another account. Your current address stays valid; "
+    "please choose another one in \u201cMy account\u201d.",
+)
+EMAIL_CHANGE_TOKEN_EXPIRED = ProblemType(
+    "token_expired", 410, "Link expired",
+    "Der Link ist abgelaufen. Bitte ändern Sie Ihre E-Mail-Adresse in „Mein Konto“ erneut.",
+    "The link has expired. Please change your e-mail address again in \u201cMy account\u201d.",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from portal_auth import accounts, recovery, registration, resend, sessions
+from portal_auth import accounts, email_change, recovery, registration, resend, sessions
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
@@ -13,8 +13,10 @@ from portal_auth.keys import CONTEXT
 from portal_auth.openapi import openapi_document
 from portal_auth.schemas import (
     ActivateRequest,
+    ChangeEmailRequest,
     ChangePasswordRequest,
     CheckPasswordRequest,
+    ConfirmEmailRequest,
     DeleteAccountRequest,
     ForgotPasswordRequest,
     LoginRequest,
@@ -42,6 +44,8 @@ def setup(app: web.Application) -> None:
     add.add_get(f"{PREFIX}/session", session)
     add.add_delete(f"{PREFIX}/me", delete_me)
     add.add_post(f"{PREFIX}/me/password", change_password)
+    add.add_post(f"{PREFIX}/me/email", change_email)
+    add.add_post(f"{PREFIX}/me/email/confirm", confirm_email)
     add.add_post(f"{PREFIX}/password/forgot", forgot_password)
     add.add_post(f"{PREFIX}/password/reset", reset_password)
     add.add_get(f"{PREFIX}/password/policy", password_rules)
@@ -133,6 +137,21 @@ async def change_password(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ChangePasswordRequest)
     await recovery.change(_ctx(request), claims, body.current_password, body.new_password, _caller(request))
     return web.Response(status=204)
+
+
+async def change_email(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    body = await parse_json_body(request, ChangeEmailRequest)
+    await email_change.request(_ctx(request), claims, body.new_email, body.password, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
+
+
+async def confirm_email(request: web.Request) -> web.Response:
+    """The link from the mail to the new address; the token is the proof (no login needed:
+    the customer may open the mail on another device)."""
+    body = await parse_json_body(request, ConfirmEmailRequest)
+    address = await email_change.confirm(_ctx(request), body.token, _caller(request))
+    return web.json_response({"status": "email_changed", "email": address})
 
 
 async def forgot_password(request: web.Request) -> web.Response:

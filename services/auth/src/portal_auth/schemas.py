@@ -72,6 +72,15 @@ class DeleteAccountRequest(Body):
     password: Password
 
 
+class ChangeEmailRequest(Body):
+    new_email: Email
+    password: Password
+
+
+class ConfirmEmailRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
 class CheckPasswordRequest(Body):
     password: str = Field(max_length=MAX_PASSWORD_LENGTH)
     email: str | None = Field(None, max_length=email.MAX_LENGTH)

@@ -16,6 +16,8 @@ WHERE a.customer_number = $1 OR a.email_key = $2
 FOR UPDATE OF a
 """
 DELETE_ACCOUNTS = "DELETE FROM accounts WHERE id = ANY($1::uuid[])"
+HOLDING_EMAIL = "SELECT id, status FROM accounts WHERE email_key = $1 FOR UPDATE"
+CHANGE_EMAIL = "UPDATE accounts SET email = $2, email_key = $3 WHERE id = $1"
 INSERT_PENDING = """
 INSERT INTO accounts (id, customer_number, email, email_key, password_hash, locale, status,
                       created_at, terms_version, privacy_version, consented_at)
@@ -67,6 +69,14 @@ async def lock_keys(conn: Conn, *keys: str) -> None:
 
 async def accounts_holding(conn: Conn, customer_number: str, email_key: str) -> list[asyncpg.Record]:
     return await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)
+
+
+async def holding_email(conn: Conn, email_key: str) -> list[asyncpg.Record]:
+    return await conn.fetch(HOLDING_EMAIL, email_key)
+
+
+async def change_email(conn: Conn, account_id: UUID, email: str, email_key: str) -> None:
+    await conn.execute(CHANGE_EMAIL, account_id, email, email_key)
 
 
 async def delete_accounts(conn: Conn, account_ids: Sequence[UUID]) -> None:
