@@ -18,7 +18,7 @@ PUBLIC_PAGES = [
     "/", "/registrieren", "/registrieren/bestaetigen", "/registrieren/erneut-senden",
     "/registrieren/erneut-senden/gesendet", "/aktivieren?token=abc", "/login",
     "/passwort-vergessen", "/passwort-vergessen/gesendet", "/passwort-zuruecksetzen?token=abc",
-    "/passwort-zuruecksetzen/fertig", "/faq", "/faq/passwort-anforderungen", "/faq/suche?q=Passwort",
+    "/passwort-zuruecksetzen/fertig", "/email-bestaetigen?token=abc", "/faq", "/faq/passwort-anforderungen", "/faq/suche?q=Passwort",
     "/faq/suche?q=Quittengelee", "/kontakt", "/kontakt/gesendet", "/impressum", "/datenschutz",
     "/nutzungsbedingungen", "/auf-wiedersehen", "/gibt-es-nicht",
 ]

@@ -8,8 +8,8 @@ import re
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Stack, look
-from tests.browser.test_journeys import activate, log_in, register
+from tests.browser.conftest import PASSWORD, Stack, look
+from tests.browser.test_journeys import activate, active_account, log_in, register
 
 
 async def test_a_new_activation_link_replaces_the_first(page: Page, stack: Stack) -> None:
@@ -63,3 +63,51 @@ async def test_a_used_activation_link_says_already_activated_and_leads_to_the_lo
     await expect(page).to_have_url(re.compile("/login$"))
     await log_in(page, "max@example.de")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+
+
+async def test_changing_the_email_address_end_to_end(page: Page, stack: Stack) -> None:
+    await active_account(page, stack, "max@example.de")
+    await log_in(page, "max@example.de")
+    await expect(page.get_by_role("heading", level=2, name="E-Mail-Adresse ändern")).to_be_visible()
+    await page.get_by_label("Neue E-Mail-Adresse").fill("max.neu@example.de")
+    await page.get_by_label("Passwort zur Bestätigung", exact=True).fill("Falsch!Passwort9")
+    await page.get_by_role("button", name="Bestätigungslink senden").click()
+    await expect(page.locator(".error-summary")).to_contain_text("Das Passwort ist nicht korrekt")
+    await expect(page.get_by_label("Neue E-Mail-Adresse")).to_have_value("max.neu@example.de")
+    await look(page, "account-email-error")
+
+    await page.get_by_label("Passwort zur Bestätigung", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Bestätigungslink senden").click()
+    await expect(page.get_by_role("status")).to_contain_text("Bestätigungslink an max.neu@example.de")
+    await look(page, "account-email-sent")
+    await expect(page.locator("dd", has_text="max@example.de")).to_be_visible()  # not yet changed
+
+    # The link reaches the new address; opening it changes nothing, the button does.
+    link = await stack.link_to("max.neu@example.de", "/email-bestaetigen")
+    await page.goto(link)
+    await expect(page).to_have_url(re.compile(r"/email-bestaetigen$"))
+    await look(page, "email-confirm")
+    assert (await stack.sql("SELECT email FROM auth.accounts"))[0]["email"] == "max@example.de"
+    await page.get_by_role("button", name="E-Mail-Adresse bestätigen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihre E-Mail-Adresse wurde geändert")
+    await expect(page.get_by_role("main")).to_contain_text("max.neu@example.de")
+    await look(page, "email-confirmed")
+
+    notice = await stack.sink.wait_for_mail_to("max@example.de", count=2, timeout=20)
+    assert "max.neu@example.de" in notice.text and "token=" not in notice.text
+
+    await page.get_by_role("link", name="Zu Mein Konto").click()
+    await expect(page.locator("dd", has_text="max.neu@example.de")).to_be_visible()
+    await page.get_by_role("button", name="Abmelden").first.click()
+    await log_in(page, "max@example.de")  # the old address no longer works
+    await expect(page.get_by_role("alert")).to_contain_text("E-Mail-Adresse oder Passwort ist falsch")
+    await log_in(page, "max.neu@example.de")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+
+
+async def test_a_used_email_link_is_invalid_and_an_unknown_one_too(page: Page, stack: Stack) -> None:
+    await page.goto("/email-bestaetigen?token=" + "A" * 43)
+    await page.get_by_role("button", name="E-Mail-Adresse bestätigen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Der Link ist ungültig oder wurde bereits verwendet")
+    await look(page, "email-confirm-invalid")

@@ -137,4 +137,4 @@ async def render_error(
 
 
 # Where to start again after a refused POST to a path that has no page of its own.
-_RETRY_PAGE = {"/logout": "/konto", "/konto/passwort": "/konto", "/passwort/pruefen": "/"}
+_RETRY_PAGE = {"/logout": "/konto", "/konto/passwort": "/konto", "/konto/email": "/konto", "/passwort/pruefen": "/"}

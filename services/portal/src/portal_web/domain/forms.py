@@ -13,14 +13,16 @@ FORGOT = ("customer_number", "email")
 RESEND = ("email",)
 RESET = ("password", "password_confirm")
 CHANGE_PASSWORD = ("current_password", "new_password", "new_password_confirm")
+CHANGE_EMAIL = ("new_email", "email_password")
 DELETE_ACCOUNT = ("password", "confirm")
 CONTACT = ("name", "email", "customer_number", "subject", "message")
 PASSWORD_FIELDS = frozenset(
-    {"password", "password_confirm", "current_password", "new_password", "new_password_confirm"}
+    {"password", "password_confirm", "current_password", "new_password", "new_password_confirm",
+     "email_password"}
 )
 
 # The longest value a field may carry (the APIs' limits); longer input is refused here.
-MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "name": 200,
+MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "new_email": 320, "name": 200,
               "subject": 200, "message": 5000}
 
 
@@ -46,7 +48,7 @@ def missing(form: Mapping[str, str], fields: Iterable[str], optional: Iterable[s
             errors.append(FieldError(name, "required"))
         elif len(value) > MAX_LENGTH.get(name, 1024):
             errors.append(FieldError(name, "too_long"))
-        elif name == "email" and not looks_like_email(value):
+        elif name in ("email", "new_email") and not looks_like_email(value):
             errors.append(FieldError(name, "invalid_email"))
     return errors
 
@@ -66,7 +68,8 @@ def confirmation(form: Mapping[str, str], field: str, repeat: str) -> list[Field
 # Problem codes that belong to fields, when the API names none itself.
 _CODE_FIELDS = {
     "customer_mismatch": ("last_name", "customer_number"),
-    "current_password_invalid": ("current_password",),
+    "current_password_invalid": ("current_password", "email_password"),
+    "email_unchanged": ("new_email",),
     "password_policy": ("password",),
     "invalid_credentials": ("email",),
     "account_not_activated": ("email",),
