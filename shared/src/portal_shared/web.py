@@ -41,6 +41,21 @@ def client_ip(request: web.Request, trusted_proxies: Sequence[IPv4Network | IPv6
     return candidate
 
 
+# The browser's User-Agent, as a backend-for-frontend (the portal) passes it on: its own
+# User-Agent header names itself, and stays so in the logs of the service it calls.
+CLIENT_USER_AGENT_HEADER = "X-Client-User-Agent"
+MAX_USER_AGENT_LENGTH = 512
+
+
+def client_user_agent(request: web.Request, trusted_proxies: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The caller's User-Agent: the one a trusted proxy passes on in X-Client-User-Agent,
+    else the request's own. Only for display (a customer's list of devices)."""
+    forwarded = request.headers.get(CLIENT_USER_AGENT_HEADER)
+    if forwarded is not None and _is_trusted(request.remote or "", trusted_proxies):
+        return forwarded[:MAX_USER_AGENT_LENGTH]
+    return request.headers.get("User-Agent", "")[:MAX_USER_AGENT_LENGTH]
+
+
 def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
     try:
         ip = ip_address(address)

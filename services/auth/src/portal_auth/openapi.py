@@ -86,6 +86,22 @@ _email_changed = {
     "required": ["status", "email"],
     "properties": {"status": {"const": "email_changed"}, "email": {"type": "string"}},
 }
+_session_list = {
+    "type": "object",
+    "required": ["sessions"],
+    "properties": {"sessions": {"type": "array", "items": {
+        "type": "object",
+        "required": ["id", "device", "place", "created_at", "last_used_at", "current"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "device": {"type": "string"},
+            "place": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_used_at": {"type": "string", "format": "date-time"},
+            "current": {"type": "boolean"},
+        },
+    }}},
+}
 _session_roles = {
     "type": "object",
     "required": ["roles"],
@@ -212,6 +228,27 @@ def _operations() -> dict[str, dict[str, Any]]:
             "responses": {**_ok(200, "EmailChanged", "Changed"),
                           **_problems(*BODY_ERRORS, 409, 410, 429)},
         }},
+        f"{p}/me/sessions": {"get": {
+            "summary": "The customer's open sessions (devices), the current one marked",
+            "description": "device: browser and system from the User-Agent (from "
+                           "X-Client-User-Agent when a trusted proxy sends it); place: the "
+                           "client IP without its last octet; last_used_at: the login or the "
+                           "last refresh.",
+            "security": BEARER,
+            "responses": {**_ok(200, "SessionList", "Open sessions, most recently used first"),
+                          **_problems(401)},
+        }},
+        f"{p}/me/sessions/end-others": {"post": {
+            "summary": "End every session of the account but this one", "security": BEARER,
+            "responses": {**_ok(204, None, "Ended"), **_problems(401)},
+        }},
+        f"{p}/me/sessions/{{session_id}}": {"delete": {
+            "summary": "End one of the customer's sessions; its tokens stop working at once",
+            "security": BEARER,
+            "parameters": [{"name": "session_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {**_ok(204, None, "Ended"), **_problems(401, 404)},
+        }},
         f"{p}/password/forgot": {"post": {
             "summary": "Request a reset mail (same answer whether or not anything matched)",
             "requestBody": _body(schemas.ForgotPasswordRequest),
@@ -251,7 +288,7 @@ def openapi_document() -> dict[str, Any]:
     components: dict[str, Any] = {
         "Problem": _problem_schema, "TokenPair": _token_pair, "Status": _status,
         "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
-        "SessionRoles": _session_roles, "EmailChanged": _email_changed,
+        "SessionRoles": _session_roles, "EmailChanged": _email_changed, "SessionList": _session_list,
     }
     for model in REQUEST_MODELS:
         schema = model.model_json_schema(ref_template=REF)

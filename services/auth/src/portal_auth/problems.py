@@ -77,3 +77,8 @@ EMAIL_CHANGE_TOKEN_EXPIRED = ProblemType(
     "Der Link ist abgelaufen. Bitte ändern Sie Ihre E-Mail-Adresse in „Mein Konto“ erneut.",
     "The link has expired. Please change your e-mail address again in \u201cMy account\u201d.",
 )
+SESSION_NOT_FOUND = ProblemType(
+    "session_not_found", 404, "Session not found",
+    "Diese Anmeldung gibt es nicht oder sie ist bereits beendet.",
+    "This session does not exist or has already ended.",
+)

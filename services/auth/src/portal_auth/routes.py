@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
-from portal_auth import accounts, email_change, recovery, registration, resend, sessions
+from portal_auth import accounts, devices, email_change, recovery, registration, resend, sessions
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
 from portal_auth.domain.limits import CHECK
 from portal_auth.keys import CONTEXT
 from portal_auth.openapi import openapi_document
+from portal_auth.problems import SESSION_NOT_FOUND
 from portal_auth.schemas import (
     ActivateRequest,
     ChangeEmailRequest,
@@ -26,9 +29,10 @@ from portal_auth.schemas import (
     ResetPasswordRequest,
 )
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
-from portal_shared.web import CORRELATION_ID, client_ip
+from portal_shared.web import CORRELATION_ID, client_ip, client_user_agent
 
 PREFIX = "/api/v1/auth"
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
 ACCEPTED = {"status": "accepted"}
 
 
@@ -46,6 +50,9 @@ def setup(app: web.Application) -> None:
     add.add_post(f"{PREFIX}/me/password", change_password)
     add.add_post(f"{PREFIX}/me/email", change_email)
     add.add_post(f"{PREFIX}/me/email/confirm", confirm_email)
+    add.add_get(f"{PREFIX}/me/sessions", list_sessions)
+    add.add_post(f"{PREFIX}/me/sessions/end-others", end_other_sessions)
+    add.add_delete(f"{PREFIX}/me/sessions/{{session_id:{UUID_PATTERN}}}", end_session)
     add.add_post(f"{PREFIX}/password/forgot", forgot_password)
     add.add_post(f"{PREFIX}/password/reset", reset_password)
     add.add_get(f"{PREFIX}/password/policy", password_rules)
@@ -60,8 +67,11 @@ def _ctx(request: web.Request) -> AuthContext:
 
 
 def _caller(request: web.Request) -> Caller:
-    ip = client_ip(request, _ctx(request).settings.trusted_proxies)
-    return Caller(ip=ip, correlation_id=request[CORRELATION_ID])
+    trusted = _ctx(request).settings.trusted_proxies
+    return Caller(
+        ip=client_ip(request, trusted), correlation_id=request[CORRELATION_ID],
+        user_agent=client_user_agent(request, trusted),
+    )
 
 
 async def _claims(request: web.Request) -> AccessClaims:
@@ -152,6 +162,32 @@ async def confirm_email(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ConfirmEmailRequest)
     address = await email_change.confirm(_ctx(request), body.token, _caller(request))
     return web.json_response({"status": "email_changed", "email": address})
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    found = await devices.list_open(_ctx(request), await _claims(request))
+    return web.json_response({"sessions": [
+        {
+            "id": str(s.id), "device": s.device, "place": s.place, "created_at": s.created_at.isoformat(),
+            "last_used_at": s.last_used_at.isoformat(), "current": s.current,
+        }
+        for s in found
+    ]})
+
+
+async def end_session(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    try:
+        session_id = UUID(request.match_info["session_id"])
+    except ValueError:
+        raise Problem(SESSION_NOT_FOUND) from None
+    await devices.end_one(_ctx(request), claims, session_id, _caller(request))
+    return web.Response(status=204)
+
+
+async def end_other_sessions(request: web.Request) -> web.Response:
+    await devices.end_others(_ctx(request), await _claims(request), _caller(request))
+    return web.Response(status=204)
 
 
 async def forgot_password(request: web.Request) -> web.Response:

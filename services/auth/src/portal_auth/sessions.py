@@ -12,7 +12,7 @@ import asyncpg
 from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims, InvalidAccessToken
 from portal_auth.context import AuthContext, Caller
-from portal_auth.domain import email, session_lifetime, tokens
+from portal_auth.domain import devices, email, session_lifetime, tokens
 from portal_auth.domain.limits import REFRESH
 from portal_auth.problems import ACCOUNT_NOT_ACTIVATED, INVALID_CREDENTIALS, REFRESH_TOKEN_INVALID
 from portal_auth.repository import accounts, security
@@ -53,7 +53,7 @@ async def login(ctx: AuthContext, address: str, password: str, caller: Caller) -
                 if ctx.passwords.needs_rehash(stored_hash):
                     # Parameters were raised since this hash was made; upgrade it now.
                     await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
-                pair = await _open_session(ctx, conn, account["id"])
+                pair = await _open_session(ctx, conn, account["id"], caller)
                 await security.audit(
                     conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
                 )
@@ -85,6 +85,7 @@ async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> Token
             await security.audit(conn, now, "refresh_token_reused", caller.ip, row["account_id"])
         else:
             await session_records.use_refresh_token(conn, token_hash, now)
+            await session_records.touch(conn, row["session_id"], now, devices.coarse_place(caller.ip))
             pair = await _issue_pair(ctx, conn, row["account_id"], row["session_id"], row["logged_in_at"])
     if reused:
         # Raised after the block, so that the revocation is committed.
@@ -126,10 +127,14 @@ async def profile(ctx: AuthContext, claims: AccessClaims) -> asyncpg.Record:
     return account
 
 
-async def _open_session(ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID) -> TokenPair:
+async def _open_session(
+    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, caller: Caller
+) -> TokenPair:
     session_id = uuid4()
     now = ctx.clock()
-    await session_records.open_session(conn, session_id, account_id, now)
+    await session_records.open_session(
+        conn, session_id, account_id, now, caller.user_agent, devices.coarse_place(caller.ip)
+    )
     return await _issue_pair(ctx, conn, account_id, session_id, now)
 
 
