@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, Stack, look
+from tests.browser.conftest import PASSWORD, Stack, look, new_page
 from tests.browser.test_journeys import activate, active_account, log_in, register
 
 
@@ -111,3 +111,51 @@ async def test_a_used_email_link_is_invalid_and_an_unknown_one_too(page: Page, s
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Der Link ist ungültig oder wurde bereits verwendet")
     await look(page, "email-confirm-invalid")
+
+
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+async def test_devices_are_listed_and_another_one_is_logged_out(page: Page, stack: Stack, browser: Browser) -> None:
+    await active_account(page, stack, "max@example.de")
+    await log_in(page, "max@example.de")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+    other_context, other = await new_page(browser, stack, user_agent=FIREFOX_WINDOWS)
+    try:
+        await log_in(other, "max@example.de")
+        await expect(other.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+
+        await page.goto("/konto")
+        devices = page.locator(".device-list > li")
+        await expect(devices).to_have_count(2)
+        this_one = devices.filter(has_text="Dieses Gerät")
+        firefox = devices.filter(has_text="Firefox (Windows)")
+        await expect(this_one).to_have_count(1)
+        await expect(this_one.get_by_role("button")).to_have_count(0)  # this one is left by „Abmelden“ above
+        await expect(firefox).to_contain_text("127.0.0.*")
+        await expect(firefox).to_contain_text("Zuletzt aktiv")
+        await look(page, "account-devices")
+
+        await firefox.get_by_role("button", name=re.compile("^Abmelden")).click()
+        await expect(page.get_by_role("status")).to_contain_text("Das Gerät wurde abgemeldet.")
+        await expect(devices).to_have_count(1)
+        await expect(page.get_by_role("button", name="Alle anderen Geräte abmelden")).to_have_count(0)
+
+        # The other browser's next page leads to the login.
+        await other.goto("/konto")
+        await expect(other).to_have_url(re.compile(r"/login\?"))
+        await expect(other.get_by_role("status")).to_contain_text("Ihre Sitzung ist abgelaufen")
+
+        # Logged in there again, and ended from here with all others at once.
+        await log_in(other, "max@example.de")
+        await expect(other.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+        await page.goto("/konto")
+        await page.get_by_role("button", name="Alle anderen Geräte abmelden").click()
+        await expect(page.get_by_role("status")).to_contain_text("Alle anderen Geräte wurden abgemeldet.")
+        await expect(devices).to_have_count(1)
+        await other.goto("/konto")
+        await expect(other).to_have_url(re.compile(r"/login\?"))
+        await page.goto("/konto")  # this browser stays logged in
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+    finally:
+        await other_context.close()

@@ -45,6 +45,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/konto", account.show)
     r.add_post("/konto/passwort", account.change_password)
     r.add_post("/konto/email", account.change_email)
+    r.add_post("/konto/geraete/abmelden", account.end_device)
+    r.add_post("/konto/geraete/andere-abmelden", account.end_other_devices)
     r.add_get("/email-bestaetigen", account.show_email_confirmation)
     r.add_post("/email-bestaetigen", account.confirm_email)
     r.add_get("/konto/loeschen", account.show_delete)

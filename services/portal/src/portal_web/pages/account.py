@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
 
@@ -44,6 +45,27 @@ async def _profile(request: web.Request) -> dict[str, Any]:
     return profile
 
 
+async def _devices(request: web.Request) -> list[dict[str, Any]]:
+    """The customer's open sessions as auth lists them, times parsed; [] if unreadable."""
+    answer = await as_customer(request, "GET", "/api/v1/auth/me/sessions")
+    found = answer.body.get("sessions", []) if answer.ok else []
+    devices = []
+    for item in found if isinstance(found, list) else []:
+        try:
+            devices.append({
+                "id": str(UUID(str(item["id"]))),
+                "device": str(item.get("device", "")),
+                "place": str(item.get("place", "")),
+                "created_at": datetime.fromisoformat(str(item["created_at"])),
+                "last_used_at": datetime.fromisoformat(str(item["last_used_at"])),
+                "current": item.get("current") is True,
+            })
+        except (KeyError, TypeError, ValueError):
+            continue
+    devices.sort(key=lambda d: not d["current"])  # this device first, then by last use
+    return devices
+
+
 async def _page(
     request: web.Request, posted: Mapping[str, str] | None = None, errors: list[forms.FieldError] | None = None,
     broken: list[str] | None = None, flash: Mapping[str, Any] | None = None,
@@ -53,6 +75,7 @@ async def _page(
     return await form_page(
         request, "account.html", posted, errors or [], status=status, wait=wait,
         profile=await _profile(request), rules=await password_rules(request), broken=broken or [],
+        devices=await _devices(request),
         notice=(flash or {}).get("message"), notice_address=(flash or {}).get("address", ""),
     )
 
@@ -127,6 +150,27 @@ async def confirm_email(request: web.Request) -> web.Response:
     outcome = {410: "expired", 409: "taken"}.get(answer.status, "invalid")
     return await render(request, "email_confirm_result.html", {"outcome": outcome},
                         status=answer.status if outcome != "invalid" else 400)
+
+
+async def end_device(request: web.Request) -> web.Response:
+    """POST /konto/geraete/abmelden: end one of the customer's other sessions."""
+    try:
+        session_id = UUID((await form(request)).get("session_id", ""))
+    except ValueError:
+        return redirect("/konto")
+    answer = await as_customer(request, "DELETE", f"/api/v1/auth/me/sessions/{session_id}")
+    # 404: ended meanwhile (elsewhere, or by its own logout); the outcome is the same.
+    if answer.ok or answer.status == 404:
+        await sessions.set_flash(request, {"message": "device_logged_out"})
+    return redirect("/konto")
+
+
+async def end_other_devices(request: web.Request) -> web.Response:
+    """POST /konto/geraete/andere-abmelden: end every session but this one."""
+    answer = await as_customer(request, "POST", "/api/v1/auth/me/sessions/end-others")
+    if answer.ok:
+        await sessions.set_flash(request, {"message": "others_logged_out"})
+    return redirect("/konto")
 
 
 async def show_delete(request: web.Request) -> web.Response:
