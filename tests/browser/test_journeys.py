@@ -69,8 +69,8 @@ async def test_register_activate_login_change_password_logout_login(page: Page, 
     await look(page, "account")
 
     await page.get_by_label("Aktuelles Passwort").fill(PASSWORD)
-    await page.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
-    await page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
+    await page.get_by_label("Neues Passwort").fill(NEW_PASSWORD)
+    await page.get_by_label("Passwort wiederholen").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Passwort ändern").click()
     await expect(page.get_by_role("status")).to_contain_text("Ihr Passwort wurde geändert")
 
@@ -99,8 +99,8 @@ async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await page.goto(await stack.link_to("max@example.de", "/passwort-zuruecksetzen", count=2))
     await expect(page).to_have_url(re.compile(r"/passwort-zuruecksetzen$"))
     await look(page, "reset")
-    await page.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
-    await page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
+    await page.get_by_label("Neues Passwort").fill(NEW_PASSWORD)
+    await page.get_by_label("Passwort wiederholen").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Passwort speichern").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Passwort geändert — jetzt einloggen")
     await look(page, "reset-done")

@@ -111,6 +111,52 @@ async def test_forgot_password_with_and_without_a_match_looks_the_same(portal: P
     assert len(await portal.events("reset-requested")) == SAMPLES
 
 
+async def test_registering_with_another_address_than_the_one_on_file_looks_like_a_new_registration(
+    portal: Portal, clock: FakeClock
+) -> None:
+    await portal.sql(
+        "UPDATE auth.customers SET email = 'max@example.de', email_key = 'max@example.de'"
+        " WHERE customer_number = '10001'"
+    )
+
+    async def new(i: int) -> ClientResponse:
+        body = registration(customer_number="10002", last_name="Müller", email=f"neu{i}@example.de")
+        return await portal.post("register", body, headers=from_ip(i, 0))
+
+    async def refused(i: int) -> ClientResponse:
+        body = registration(customer_number="10001", email=f"fremd{i}@example.de")
+        return await portal.post("register", body, headers=from_ip(i, 1))
+
+    new_answers, refused_answers, new_time, refused_time = await compare(new, refused, clock)
+    assert new_answers == refused_answers == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(new_time, refused_time)
+    assert len(await portal.events("registration-refused")) == SAMPLES
+    assert {r["customer_number"] for r in await portal.sql("SELECT customer_number FROM auth.accounts")} == {"10002"}
+
+
+async def test_a_wrong_registration_code_looks_like_a_wrong_last_name(
+    portal: Portal, clock: FakeClock, passwords: Passwords
+) -> None:
+    code_hash = await passwords.hash("ABCDEFGH2345")
+    await portal.sql(
+        "UPDATE auth.customers SET registration_code_hash = $1 WHERE customer_number = '10001'", code_hash
+    )
+
+    async def wrong_code(i: int) -> ClientResponse:
+        body = registration(registration_code=f"FALSCH{i:04d}")
+        return await portal.post("register", body, headers=from_ip(i, 0))
+
+    async def wrong_name(i: int) -> ClientResponse:
+        body = registration(customer_number="10002", last_name=f"Falsch{i}", registration_code=f"FALSCH{i:04d}")
+        return await portal.post("register", body, headers=from_ip(i, 1))
+
+    code_answers, name_answers, code_time, name_time = await compare(wrong_code, wrong_name, clock)
+    assert {status for status, _ in code_answers + name_answers} == {422}
+    assert code_answers == name_answers
+    assert code_answers[0][1]["code"] == "customer_mismatch"
+    assert_same_time(code_time, name_time)
+
+
 async def test_resending_the_activation_mail_looks_the_same_for_pending_and_unknown_addresses(
     portal: Portal, clock: FakeClock
 ) -> None:

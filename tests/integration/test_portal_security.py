@@ -727,3 +727,24 @@ async def test_parallel_requests_with_an_expiring_token_keep_the_customer_logged
     answers = await asyncio.gather(*(get(browser, f"{stack.url}/konto") for _ in range(3)))
     assert [status for status, _, _ in answers] == [200, 200, 200]
     assert await stack.sql("SELECT 1 FROM auth.audit_log WHERE action = 'refresh_token_reused'") == []
+
+
+async def _faq_api_reads(stack: Stack) -> float:
+    async with cookieless() as client, client.get(f"{stack.faq_url}/metrics") as response:
+        text = await response.text()
+    pattern = r'http_requests_total\{method="GET",route="/api/v1/faq",status="200"\} ([0-9.]+)'
+    match = re.search(pattern, text)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_public_faq_answers_are_reused_while_fresh(stack: Stack) -> None:
+    """The FAQ API says `public, max-age=60`: within that, pages need no API round trip."""
+    before = await _faq_api_reads(stack)
+    async with cookieless() as client:
+        for _ in range(3):
+            async with client.get(f"{stack.url}/faq") as response:
+                assert response.status == 200
+                assert "Fragen und Antworten" in await response.text()
+        async with client.get(f"{stack.url}/faq", headers={"Accept-Language": "en"}) as response:
+            assert "Questions and answers" in await response.text()  # kept per language
+    assert await _faq_api_reads(stack) - before == 2

@@ -12,12 +12,15 @@ from portal_shared import events
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    CustomerReleased,
     EmailChanged,
     EmailChangeRequested,
     Envelope,
     MalformedEvent,
     PasswordChanged,
+    RegistrationContested,
     RegistrationCreated,
+    RegistrationRefused,
     ResetRequested,
     UnknownEventType,
     UnsupportedSchemaVersion,
@@ -25,6 +28,7 @@ from portal_shared.events import (
     encode,
     new_event,
 )
+from portal_shared.topology import MAILER_ROUTING_KEYS
 
 ACCOUNT = UUID("3f2b8a5e-0000-4000-8000-000000000001")
 EXPIRES = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -56,6 +60,12 @@ def test_envelope_fields_are_pinned() -> None:
          ["account_id", "email", "last_name", "locale", "changed_at", "via"]),
         (ContactRequested, "contact-requested", 1, "faq.contact-requested",
          ["contact_id", "name", "email", "customer_number", "subject", "message", "locale"]),
+        (RegistrationRefused, "registration-refused", 1, "auth.registration-refused",
+         ["customer_number", "email", "last_name", "locale", "reason", "other_address"]),
+        (RegistrationContested, "registration-contested", 1, "auth.registration-contested",
+         ["account_id", "customer_number", "email", "last_name", "locale", "state"]),
+        (CustomerReleased, "customer-released", 1, "auth.customer-released",
+         ["account_id", "customer_number", "email", "last_name", "locale", "status"]),
         (EmailChangeRequested, "email-change-requested", 1, "auth.email-change-requested",
          ["account_id", "email", "last_name", "locale", "confirm_token", "expires_at"]),
         (EmailChanged, "email-changed", 1, "auth.email-changed",
@@ -70,9 +80,15 @@ def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fiel
 def test_registered_payloads_are_exactly_the_known_events() -> None:
     assert set(events.PAYLOADS) == {
         ("registration-created", 1), ("account-exists", 1), ("reset-requested", 1),
-        ("password-changed", 1), ("contact-requested", 1), ("email-change-requested", 1),
-        ("email-changed", 1),
+        ("password-changed", 1), ("contact-requested", 1),
+        ("registration-refused", 1), ("registration-contested", 1), ("customer-released", 1),
+        ("email-change-requested", 1), ("email-changed", 1),
     }
+
+
+def test_the_mailer_receives_every_auth_event_that_leads_to_a_mail() -> None:
+    for model in (RegistrationRefused, RegistrationContested, CustomerReleased):
+        assert model.routing_key in MAILER_ROUTING_KEYS
 
 
 def test_wire_format_round_trips_and_is_plain_json() -> None:

@@ -30,16 +30,20 @@ from portal_mailer.rendering import (
     one_line,
     render,
 )
+from portal_shared.email_address import UnsupportedAddress
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    CustomerReleased,
     EmailChanged,
     EmailChangeRequested,
     Envelope,
     Event,
     PasswordChanged,
     Payload,
+    RegistrationContested,
     RegistrationCreated,
+    RegistrationRefused,
     ResetRequested,
 )
 
@@ -156,11 +160,40 @@ def contact(
     return event_at(ContactRequested(**fields))
 
 
+def registration_refused(
+    locale: str = "de", last_name: str = "Mustermann", reason: str = "other_address"
+) -> Event:
+    return event_at(RegistrationRefused(
+        customer_number="10001", email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
+        reason=reason, other_address="e***@e***.org",  # type: ignore[arg-type]
+    ))
+
+
+def registration_contested(
+    locale: str = "de", last_name: str = "Mustermann", state: str = "waiting"
+) -> Event:
+    return event_at(RegistrationContested(
+        account_id=ACCOUNT, customer_number="10001", email="max@example.de", last_name=last_name,
+        locale=locale, state=state,  # type: ignore[arg-type]
+    ))
+
+
+def customer_released(
+    locale: str = "de", last_name: str = "Mustermann", status: str = "active"
+) -> Event:
+    return event_at(CustomerReleased(
+        account_id=ACCOUNT, customer_number="10001", email="max@example.de", last_name=last_name,
+        locale=locale, status=status,  # type: ignore[arg-type]
+    ))
+
+
 # --- every mail, both languages ------------------------------------------------------
 
 HOSTILE = "<script>alert(1)</script>"
 EVERY_EVENT: list[Callable[..., Event]] = [
-    registration, reset, account_exists, password_changed, contact, email_change, email_changed
+    registration, reset, account_exists, password_changed, contact,
+    registration_refused, registration_contested, customer_released,
+    email_change, email_changed,
 ]
 EXPECTED_LINKS = {
     "activation": [f"{BASE}/aktivieren?token={TOKEN}"],
@@ -169,9 +202,18 @@ EXPECTED_LINKS = {
     "password-changed": [],
     "contact-support": [],
     "contact-confirmation": [],
+    "registration-refused": [f"{BASE}/registrieren"],
+    "registration-contested": [],
+    "customer-released": [],
     "email-change": [f"{BASE}/email-bestaetigen?token={TOKEN}"],
     "email-changed": [],
 }
+# The other wording of the mails that say one of two things, checked like every mail.
+VARIANTS: list[Callable[..., Event]] = [
+    lambda locale, name: registration_refused(locale, name, reason="already_held"),
+    lambda locale, name: registration_contested(locale, name, state="cancelled"),
+    lambda locale, name: customer_released(locale, name, status="pending"),
+]
 _WEB_LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -258,6 +300,9 @@ def test_every_mail_links_to_exactly_the_right_portal_pages(locale: str) -> None
 def test_every_mail_escapes_hostile_input_in_html(locale: str) -> None:
     for mail in every_mail(locale, name=HOSTILE):
         assert "<script>" not in mail.html, mail.template
+        if mail.template == "contact-confirmation":
+            assert "script" not in mail.text + mail.html, "the receipt repeats no input"
+            continue
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in mail.html, mail.template
         # Plain text is not markup: the input appears as it was typed.
         assert HOSTILE in mail.text, mail.template
@@ -423,6 +468,96 @@ def test_password_changed_points_to_support_if_it_was_not_them() -> None:
     assert "If you did not change your password, please contact our customer service" in english
 
 
+# --- proof of ownership: refused, contested, released ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["Mustermann", HOSTILE])
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_variant_says_in_plain_text_what_its_html_says_and_escapes_input(locale: str, name: str) -> None:
+    for make in VARIANTS:
+        mail = render_mail(make(locale, name))
+        missing = [s for s in visible(mail.html).sentences() if s not in flat(mail.text)]
+        assert missing == [], f"{mail.template}.{locale}: only in the HTML part: {missing}"
+        assert "<script>" not in mail.html
+        assert _WEB_LINK.findall(mail.text) == [] and visible(mail.html).links == []
+        assert mail.subject not in {other.subject for other in every_mail(locale, name)}
+
+
+def test_a_registration_with_another_address_tells_the_address_on_file_what_to_do() -> None:
+    mail = render_mail(registration_refused("de"))
+    text = flat(mail.text)
+
+    assert mail.to == "max@example.de"
+    assert mail.subject == "Registrierungsversuch mit Ihrer Kundennummer im Kundenportal"
+    assert (
+        "am 24.11.2026, 14:30 Uhr hat jemand versucht, sich mit Ihrer Kundennummer 10001 und "
+        "der E-Mail-Adresse e***@e***.org im Kundenportal zu registrieren." in text
+    )
+    assert "Eine Registrierung ist nur mit ihr möglich, daher wurde kein Benutzerkonto angelegt." in text
+    assert f"Dann registrieren Sie sich bitte erneut und geben Sie dabei diese E-Mail-Adresse an: {BASE}/registrieren" in text
+    assert "Waren Sie das nicht, müssen Sie nichts tun." in text
+    assert mail.reply_to == "hilfe@portal.example.de"
+    assert "Ihre Antwort auf diese E-Mail erreicht unseren Kundenservice." in text
+    english = flat(render_mail(registration_refused("en")).text)
+    assert "with your customer number 10001 and the e-mail address e***@e***.org" in english
+    assert "Registration is only possible with it, so no user account was created." in english
+
+
+def test_an_account_with_another_address_holding_the_number_is_told_to_the_address_on_file() -> None:
+    mail = render_mail(registration_refused("de", reason="already_held"))
+    text = flat(mail.text)
+
+    assert mail.subject == "Ihre Kundennummer ist bereits mit einem anderen Benutzerkonto verbunden"
+    assert "bereits ein Benutzerkonto mit einer anderen E-Mail-Adresse (e***@e***.org)" in text
+    assert "Wir prüfen das Benutzerkonto und lösen es von Ihrer Kundennummer." in text
+    assert "hilfe@portal.example.de" in text
+    english = flat(render_mail(registration_refused("en", reason="already_held")).text)
+    assert "a user account with a different e-mail address (e***@e***.org) already exists" in english
+
+
+@pytest.mark.parametrize(
+    ("state", "locale", "subject", "says"),
+    [
+        ("waiting", "de", "Weitere Registrierung mit Ihrer Kundennummer im Kundenportal",
+         "Ihre eigene Registrierung bleibt davon unberührt: Bestätigen Sie sie wie gewohnt über den Link aus unserer ersten E-Mail."),
+        ("cancelled", "de", "Ihre Registrierung im Kundenportal wurde nicht abgeschlossen",
+         "Ihre eigene, noch nicht bestätigte Registrierung mit dieser E-Mail-Adresse ist damit verfallen"),
+        ("waiting", "en", "Another registration with your customer number in the customer portal",
+         "Your own registration is not affected: confirm it as usual with the link in our first e-mail."),
+        ("cancelled", "en", "Your registration for the customer portal was not completed",
+         "Your own registration with this e-mail address, which was not yet confirmed, has therefore lapsed"),
+    ],
+)
+def test_an_earlier_registration_hears_of_a_later_one(state: str, locale: str, subject: str, says: str) -> None:
+    mail = render_mail(registration_contested(locale, state=state))
+
+    assert (mail.to, mail.subject, mail.reply_to) == ("max@example.de", subject, "hilfe@portal.example.de")
+    assert says in flat(mail.text)
+    assert "10001" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("status", "locale", "subject", "says"),
+    [
+        ("active", "de", "Ihr Benutzerkonto im Kundenportal wurde gelöscht",
+         "Ihr Benutzerkonto mit dieser E-Mail-Adresse wurde dabei gelöscht."),
+        ("pending", "de", "Ihre Registrierung im Kundenportal wurde aufgehoben",
+         "Ihre noch nicht bestätigte Registrierung mit dieser E-Mail-Adresse wurde dabei gelöscht."),
+        ("active", "en", "Your customer portal user account was deleted",
+         "Your user account with this e-mail address was deleted in the process."),
+        ("pending", "en", "Your customer portal registration was cancelled",
+         "which was not yet confirmed, was deleted in the process."),
+    ],
+)
+def test_a_released_holder_is_told_what_support_did(status: str, locale: str, subject: str, says: str) -> None:
+    mail = render_mail(customer_released(locale, status=status))
+    text = flat(mail.text)
+
+    assert (mail.to, mail.subject, mail.reply_to) == ("max@example.de", subject, "hilfe@portal.example.de")
+    assert says in text
+    assert ("am 24.11.2026, 14:30 Uhr hat unser Kundenservice die Kundennummer 10001" in text) == (locale == "de")
+
+
 # --- contact form --------------------------------------------------------------------
 
 
@@ -476,16 +611,29 @@ def test_contact_request_goes_to_support_with_the_customer_as_reply_to() -> None
     assert "white-space:pre-wrap" in support.html
 
 
-def test_contact_receipt_goes_to_the_sender_and_repeats_nothing_they_wrote_but_the_name() -> None:
-    _, receipt = render_mails(contact("en", subject="Cheap pills", message="Visit spam.example"))
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_contact_receipt_goes_to_the_sender_and_repeats_nothing_they_wrote(locale: str) -> None:
+    # The form takes any address: whatever the receipt repeated, anyone could send from
+    # our domain to anyone. Here the "name" is the phishing text.
+    phishing = "Ihr Konto wird gesperrt! Bestätigen Sie hier: https://evil.example/login"
+    _, receipt = render_mails(contact(
+        locale, name=phishing, subject="Cheap pills https://spam.example/buy",
+        message="Visit spam.example", customer_number="Rufen Sie 0900 123 an",
+    ))
 
     assert receipt.template == "contact-confirmation"
     assert receipt.to == "max@example.de"
     assert receipt.reply_to == "hilfe@portal.example.de"
-    assert receipt.subject == "Your message to our customer service has been received"
-    assert "Your reference number is A53BA71A." in flat(receipt.text)
-    for chosen_by_the_sender in ("Cheap pills", "spam.example"):
-        assert chosen_by_the_sender not in receipt.text + receipt.html + receipt.subject
+    everything = receipt.text + receipt.html + receipt.subject
+    for chosen_by_the_sender in ("gesperrt", "evil.example", "Cheap pills", "spam.example", "0900"):
+        assert chosen_by_the_sender not in everything
+    assert "A53BA71A" in flat(receipt.text)
+    if locale == "en":
+        assert receipt.subject == "Your message to our customer service has been received"
+        assert flat(receipt.text).startswith("Hello, Thank you for your message")
+        assert "Your reference number is A53BA71A." in flat(receipt.text)
+    else:
+        assert flat(receipt.text).startswith("Guten Tag, vielen Dank für Ihre Nachricht")
 
 
 def test_contact_without_customer_number_says_so() -> None:
@@ -680,6 +828,64 @@ def test_a_line_break_in_an_address_cannot_add_a_header(to: str) -> None:
 
     with pytest.raises(ValueError, match="not a mail address|line break"):
         build_message(mail, SENDER, OCCURRED, EVENT_ID)
+
+
+ENCODED_WORD_ATTACK = "=?utf-8?q?Chef=0D=0ABcc=3A_x=40evil.example?="
+
+
+def test_an_encoded_word_typed_as_a_name_reads_back_as_typed_and_adds_no_header() -> None:
+    support, _ = render_mails(contact("de", name=ENCODED_WORD_ATTACK, subject=ENCODED_WORD_ATTACK))
+
+    raw = build_message(support, SENDER, OCCURRED, EVENT_ID).as_bytes()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+
+    # Not verbatim in the raw header, where a mail program would decode it…
+    assert b"=?utf-8?q?Chef" not in raw
+    # …but itself encoded, so it decodes to the characters typed: no line break, no Bcc.
+    [reply_to] = message["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == (ENCODED_WORD_ATTACK, "max@example.de")
+    assert message["Subject"] == f"Kontaktanfrage: {ENCODED_WORD_ATTACK}"
+    assert message["Bcc"] is None
+    for name in ("Reply-To", "Subject"):
+        assert "\n" not in str(message[name]) and "\r" not in str(message[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("Müller, Hans (Einkauf)", "Müller, Hans (Einkauf)"), ('Max "Chef" Mustermann', 'Max "Chef" Mustermann'),
+     ("Max\x07 Mustermann", "Max Mustermann")],
+)
+def test_names_with_specials_stay_one_display_name(name: str, shown: str) -> None:
+    support, _ = render_mails(contact("de", name=name))
+    message = received(build_message(support, SENDER, OCCURRED, EVENT_ID))
+
+    [reply_to] = message["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == (shown, "max@example.de")
+
+
+def test_an_internationalised_domain_is_addressed_in_punycode() -> None:
+    mail = render_mail(registration(email="Max@müller.de"))
+    support, receipt = render_mails(contact("de", email="erika@straße.de"))
+
+    message = received(build_message(mail, SENDER, OCCURRED, EVENT_ID))
+    assert message["To"] == "Max@xn--mller-kva.de"
+    assert received(build_message(receipt, SENDER, OCCURRED, EVENT_ID))["To"] == (
+        "erika@xn--strae-oqa.de"
+    )
+    [reply_to] = received(build_message(support, SENDER, OCCURRED, EVENT_ID))["Reply-To"].addresses
+    assert reply_to.addr_spec == "erika@xn--strae-oqa.de"
+    # Support reads the address as the customer wrote it.
+    assert "E-Mail-Adresse: erika@straße.de" in support.text
+
+
+def test_a_local_part_that_is_not_ascii_cannot_be_addressed_but_support_gets_the_request() -> None:
+    support, receipt = render_mails(contact("de", email="jörg@example.de"))
+
+    assert support.reply_to is None
+    assert "E-Mail-Adresse: jörg@example.de" in support.text
+    build_message(support, SENDER, OCCURRED, EVENT_ID)
+    with pytest.raises(UnsupportedAddress):
+        build_message(receipt, SENDER, OCCURRED, EVENT_ID)
 
 
 def test_a_mail_keeps_its_message_id_across_sends_and_other_mails_get_their_own() -> None:

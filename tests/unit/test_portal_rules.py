@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from portal_web.domain import forms, safety
+from portal_web.domain import caching, forms, safety
 from portal_web.domain import session as rules
 from portal_web.domain.forms import FieldError
 
@@ -115,7 +115,11 @@ def test_a_password_policy_answer_marks_the_password_with_the_problem_code() -> 
 
 def test_a_known_code_without_fields_lands_at_the_fields_it_concerns() -> None:
     errors = forms.from_problem("customer_mismatch", [], forms.REGISTER)
-    assert errors == [FieldError("last_name", "customer_mismatch"), FieldError("customer_number", "customer_mismatch")]
+    # Auth does not tell which of them is wrong; the code field's text says "if you have one".
+    assert errors == [
+        FieldError("last_name", "customer_mismatch"), FieldError("customer_number", "customer_mismatch"),
+        FieldError("registration_code", "customer_mismatch"),
+    ]
     assert forms.from_problem("invalid_credentials", [], forms.LOGIN) == [FieldError("email", "invalid_credentials")]
 
 
@@ -140,6 +144,16 @@ def test_broken_rules_are_the_codes_at_password_fields() -> None:
 )
 def test_a_waiting_time_is_whole_minutes_rounded_up_and_at_least_one(seconds: int | None, minutes: int) -> None:
     assert forms.wait_minutes(seconds) == minutes
+
+
+def test_the_registration_code_is_optional_but_bounded() -> None:
+    filled = {"last_name": "Mustermann", "customer_number": "10001", "email": "max@example.de",
+              "password": "Sonne!Wind7Meer"}
+    typed = [name for name in forms.REGISTER if name not in forms.REGISTER_CONSENT]
+    assert forms.missing(filled, typed, optional=forms.REGISTER_OPTIONAL) == []
+    assert forms.missing(filled | {"registration_code": "X" * 101}, typed, optional=forms.REGISTER_OPTIONAL) == [
+        FieldError("registration_code", "too_long")
+    ]
 
 
 def test_values_shown_again_never_include_passwords_or_the_csrf_token() -> None:
@@ -357,3 +371,27 @@ def test_every_text_built_from_a_page_outcome_exists_in_german_and_english() -> 
 def test_the_literal_key_pattern_finds_keys_and_skips_built_ones() -> None:
     sample = """{{ t("a.b") }} {{ t('c.d', minutes=wait) }} {{ t("e." ~ x ~ ".f") }} {{ error_text("g", "h") }}"""
     assert [m.group(2) for m in _LITERAL_KEY.finditer(sample)] == ["a.b", "c.d"]
+
+
+# --- caching ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("public, max-age=60, stale-while-revalidate=300", 60),
+        ("public, max-age=3600", 3600),
+        ("Public, Max-Age=30", 30),
+        ("public, max-age=999999", 3600),  # capped
+        ("max-age=60", 0),  # not marked public
+        ("private, max-age=60", 0),
+        ("public, no-store, max-age=60", 0),
+        ("public, no-cache, max-age=60", 0),
+        ("public, max-age=abc", 0),
+        ("public", 0),
+        ("no-store", 0),
+        (None, 0),
+        ("", 0),
+    ],
+)
+def test_only_public_answers_are_kept_and_never_longer_than_an_hour(header: str | None, seconds: int) -> None:
+    assert caching.public_max_age(header) == seconds

@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncpg
 
 
+async def _keep_session_state(conn: asyncpg.Connection) -> None:
+    """Pool reset for services that hold no session state (no LISTEN, no session-level
+    advisory lock, no SET): asyncpg still rolls back an open transaction, and the
+    round trip of `RESET ALL; UNLISTEN *; …` on every release is saved."""
+
+
 async def create_pool(
-    dsn: str, schema: str, application_name: str, min_size: int = 1, max_size: int = 10
+    dsn: str, schema: str, application_name: str, min_size: int = 1, max_size: int = 10,
+    stateless: bool = False,
 ) -> asyncpg.Pool:
     """A pool whose connections see only `schema` (and `public`) by default.
 
@@ -18,6 +25,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application_name},
+        reset=_keep_session_state if stateless else None,
     )
 
 

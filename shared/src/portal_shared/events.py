@@ -159,10 +159,67 @@ class ContactRequested(Payload):
     locale: Locale = "de"
 
 
+class RegistrationRefused(Payload):
+    """A registration of a customer number whose address is on file created nothing.
+
+    `email` is the address on file, never the registrant's. `reason`: `other_address`,
+    the registration gave another address; `already_held`, it gave the address on file
+    but an account with another address holds the customer number (support can release
+    it). `other_address` is that other address, masked ("m***@g***.de").
+    """
+
+    event_type = "registration-refused"
+    schema_version = 1
+    routing_key = RoutingKey.REGISTRATION_REFUSED
+
+    customer_number: str
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    reason: Literal["other_address", "already_held"]
+    other_address: str
+
+
+class RegistrationContested(Payload):
+    """Someone else registered the customer number of this pending registration.
+
+    `waiting`: the other registration was started; this one stays valid until one of
+    them is activated. `cancelled`: the other one was activated; this one was removed.
+    """
+
+    event_type = "registration-contested"
+    schema_version = 1
+    routing_key = RoutingKey.REGISTRATION_CONTESTED
+
+    account_id: UUID
+    customer_number: str
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    state: Literal["waiting", "cancelled"]
+
+
+class CustomerReleased(Payload):
+    """Support released the customer number from this account (`portal-auth customer
+    release`): the account, pending or active, was deleted, and its holder is told."""
+
+    event_type = "customer-released"
+    schema_version = 1
+    routing_key = RoutingKey.CUSTOMER_RELEASED
+
+    account_id: UUID
+    customer_number: str
+    email: str
+    last_name: str
+    locale: Locale = "de"
+    status: Literal["pending", "active"]
+
+
 PAYLOADS: dict[tuple[str, int], type[Payload]] = {
     (model.event_type, model.schema_version): model
     for model in (
         RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested,
+        RegistrationRefused, RegistrationContested, CustomerReleased,
         EmailChangeRequested, EmailChanged,
     )
 }

@@ -14,6 +14,9 @@ class RoutingKey:
     RESET_REQUESTED = "auth.reset-requested"
     PASSWORD_CHANGED = "auth.password-changed"
     CONTACT_REQUESTED = "faq.contact-requested"
+    REGISTRATION_REFUSED = "auth.registration-refused"
+    REGISTRATION_CONTESTED = "auth.registration-contested"
+    CUSTOMER_RELEASED = "auth.customer-released"
     EMAIL_CHANGE_REQUESTED = "auth.email-change-requested"
     EMAIL_CHANGED = "auth.email-changed"
 
@@ -28,6 +31,9 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.RESET_REQUESTED,
     RoutingKey.PASSWORD_CHANGED,
     RoutingKey.CONTACT_REQUESTED,
+    RoutingKey.REGISTRATION_REFUSED,
+    RoutingKey.REGISTRATION_CONTESTED,
+    RoutingKey.CUSTOMER_RELEASED,
     RoutingKey.EMAIL_CHANGE_REQUESTED,
     RoutingKey.EMAIL_CHANGED,
 )

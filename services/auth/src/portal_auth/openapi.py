@@ -150,7 +150,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     p = "/api/v1/auth"
     return {
         f"{p}/register": {"post": {
-            "summary": "Register with customer number and last name",
+            "summary": "Register with customer number and last name (and the letter's code, if one was sent)",
             "requestBody": _body(schemas.RegisterRequest),
             "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 429)},
         }},

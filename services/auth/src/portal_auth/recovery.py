@@ -11,7 +11,7 @@ from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
-from portal_auth.domain import customers, email, password_policy, tokens
+from portal_auth.domain import customers, email, ownership, password_policy, tokens
 from portal_auth.domain.limits import FORGOT_PER_ADDRESS, FORGOT_PER_IP, RESET
 from portal_auth.problems import (
     PASSWORD_POLICY,
@@ -19,11 +19,12 @@ from portal_auth.problems import (
     TOKEN_INVALID,
 )
 from portal_auth.repository import accounts, security
+from portal_auth.repository import customers as customer_records
 from portal_auth.repository import sessions as session_records
 from portal_auth.repository import tokens as token_records
 from portal_auth.timing import lasting_at_least
 from portal_shared import outbox
-from portal_shared.events import PasswordChanged, ResetRequested, new_event
+from portal_shared.events import PasswordChanged, RegistrationRefused, ResetRequested, new_event
 from portal_shared.problems import FieldError, Problem
 
 UNIFORM_ANSWER_SECONDS = 0.05
@@ -47,6 +48,7 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
             number if account else None, matched=account is not None,
         )
         if account is None:
+            await _tell_address_on_file_who_holds_it(conn, number, address_key, caller)
             return
         await token_records.void_unused(conn, "reset", account["id"])
         token, token_hash = tokens.new_token()
@@ -57,6 +59,26 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
             locale=account["locale"], reset_token=token, expires_at=expires,
         )
         await outbox.enqueue(conn, new_event(requested, caller.correlation_id), SCHEMA)
+
+
+async def _tell_address_on_file_who_holds_it(
+    conn: asyncpg.Connection, number: str, address_key: str, caller: Caller
+) -> None:
+    """The address on file asks for a reset, but an account with another address holds
+    the customer number (registered before the address was on file): no reset link, but
+    the address on file learns which (masked) address holds it and that support can
+    release it. Nobody else is told anything."""
+    customer = await customer_records.find_customer(conn, number)
+    if customer is None or customer["email_key"] != address_key:
+        return
+    holders = [h for h in await accounts.holders_of_customer(conn, number) if h["status"] == "active"]
+    if not holders:
+        return
+    refusal = RegistrationRefused(
+        customer_number=number, email=customer["email"], last_name=customer["last_name"],
+        reason="already_held", other_address=ownership.mask_email(holders[0]["email"]),
+    )
+    await outbox.enqueue(conn, new_event(refusal, caller.correlation_id), SCHEMA)
 
 
 async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:

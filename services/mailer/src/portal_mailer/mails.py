@@ -12,30 +12,40 @@ first went out without sending that one again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr
+from email.headerregistry import Address
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from portal_mailer.config import MailerSettings
-from portal_mailer.rendering import format_moment, format_validity, one_line, portal_url
+from portal_mailer.rendering import (
+    display_name,
+    format_moment,
+    format_validity,
+    one_line,
+    portal_url,
+)
+from portal_shared.email_address import InvalidAddress, smtp_form
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
+    CustomerReleased,
     EmailChanged,
     EmailChangeRequested,
     Event,
     Locale,
     PasswordChanged,
     Payload,
+    RegistrationContested,
     RegistrationCreated,
+    RegistrationRefused,
     ResetRequested,
 )
 
 ACTIVATION_PATH = "/aktivieren"
+REGISTER_PATH = "/registrieren"
 RESET_PATH = "/passwort-zuruecksetzen"
 EMAIL_CONFIRM_PATH = "/email-bestaetigen"
 SUBJECT_MAX_CHARS = 120
@@ -148,6 +158,49 @@ def _password_changed(event: Event, context: MailContext) -> list[PlannedMail]:
                         reply_to=context.support_email)]
 
 
+def _registration_refused(event: Event, context: MailContext) -> list[PlannedMail]:
+    """To the address on file: what was tried, and what to do (register with this
+    address, or have support release the customer number)."""
+    payload = _payload(event, RegistrationRefused)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "attempted_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "reason": payload.reason,
+        "other_address": payload.other_address,
+        "register_link": portal_url(context.portal_base_url, REGISTER_PATH),
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("registration-refused", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _registration_contested(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, RegistrationContested)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "happened_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "state": payload.state,
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("registration-contested", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
+def _customer_released(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, CustomerReleased)
+    values = {
+        "last_name": payload.last_name,
+        "customer_number": payload.customer_number,
+        "released_at": format_moment(event.envelope.occurred_at, context.timezone, payload.locale),
+        "status": payload.status,
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("customer-released", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
 def _email_changed(event: Event, context: MailContext) -> list[PlannedMail]:
     """To the old address: what changed and when, and whom to tell if it was not them."""
     payload = _payload(event, EmailChanged)
@@ -164,9 +217,10 @@ def _email_changed(event: Event, context: MailContext) -> list[PlannedMail]:
 def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
     """Support gets the request (answering reaches the customer), the sender a receipt.
 
-    The receipt repeats nothing the sender wrote but the name: the form accepts any
-    address, and a receipt quoting the message would let anyone send text of their
-    choosing from our domain.
+    The receipt repeats nothing the sender wrote, not even the name or the subject: the
+    form accepts any address, and anything of theirs in it would let anyone send text of
+    their choosing ("Ihr Konto wird gesperrt! …") from our domain to anyone. It names
+    the case number only.
     """
     payload = _payload(event, ContactRequested)
     reference = payload.contact_id.hex[:8].upper()
@@ -180,7 +234,6 @@ def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
         "reference": reference,
     }
     receipt = {
-        "name": payload.name,
         "reference": reference,
         **_support(context, replies_reach_support=True),
     }
@@ -196,17 +249,15 @@ def _support(context: MailContext, replies_reach_support: bool) -> dict[str, Any
     return {"support_email": context.support_email, "replies_reach_support": replies_reach_support}
 
 
-# Deliberately loose (the FAQ service validates addresses); it only keeps what cannot
-# be a header out of one.
-_HEADER_SAFE_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
-
-
 def _mailbox(name: str, address: str) -> str | None:
-    """'Name <address>' for a header; None when the address cannot be one (support still
-    gets the request, whose text shows the address as typed)."""
-    if not _HEADER_SAFE_ADDRESS.match(address):
+    """'Name <address>' (not yet encoded: `rendering` encodes headers, and neutralises
+    what is in the name); None when the address cannot be mailed (support still gets
+    the request, whose text shows the address as typed)."""
+    try:
+        ascii_address = smtp_form(address)
+    except InvalidAddress:
         return None
-    return formataddr((one_line(name, 100), address))
+    return str(Address(display_name=display_name(name), addr_spec=ascii_address))
 
 
 P = TypeVar("P", bound=Payload)
@@ -223,6 +274,9 @@ _PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]
     ResetRequested: _password_reset,
     PasswordChanged: _password_changed,
     ContactRequested: _contact,
+    RegistrationRefused: _registration_refused,
+    RegistrationContested: _registration_contested,
+    CustomerReleased: _customer_released,
     EmailChangeRequested: _email_change,
     EmailChanged: _email_changed,
 }

@@ -21,7 +21,7 @@ from portal_web.config import SCHEMA, PortalSettings
 from portal_web.context import Clock, PortalContext, utc_now
 from portal_web.keys import CONTEXT, SETTINGS
 from portal_web.repository import sessions as repo
-from portal_web.upstream import Api, Apis
+from portal_web.upstream import Api, Apis, PublicAnswers
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 600
@@ -46,15 +46,16 @@ def create_app(settings: PortalSettings, clock: Clock = utc_now) -> web.Applicat
 def _context(clock: Clock):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        pool = await create_pool(settings.portal_database_url, SCHEMA, "portal-web", max_size=10)
+        # The portal's connections carry no session state, so releasing one needs no reset.
+        pool = await create_pool(settings.portal_database_url, SCHEMA, "portal-web", max_size=10, stateless=True)
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds)
         http = aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=100))
         app[CONTEXT] = PortalContext(
             settings=settings,
             pool=pool,
             apis=Apis(
-                auth=Api("auth", http, str(settings.auth_api_url)),
-                faq=Api("faq", http, str(settings.faq_api_url)),
+                auth=Api("auth", http, str(settings.auth_api_url), PublicAnswers()),
+                faq=Api("faq", http, str(settings.faq_api_url), PublicAnswers()),
             ),
             clock=clock,
         )

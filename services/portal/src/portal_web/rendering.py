@@ -70,6 +70,7 @@ def setup(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package; no stat() per render
     )
     env.globals["static_version"] = static_version()
 

@@ -46,24 +46,23 @@ async def ensure(request: web.Request) -> Session:
 async def log_in(request: web.Request, answer: Answer) -> Session:
     """Replace whatever session the visitor had by a new one holding auth's tokens."""
     ctx = request.app[CONTEXT]
-    now = ctx.clock()
-    old = current(request)
-    tokens = tokens_from(answer, now)
-    session = replace(rules.start(now, ctx.lifetime, old.language if old else None), tokens=tokens)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        if old is not None:
-            await repo.delete(conn, old.id)
-        await repo.insert(conn, session)
-    _replace(request, session)
-    return session
+    return await _start_over(request, tokens=tokens_from(answer, ctx.clock()))
 
 
 async def log_out(request: web.Request, flash: dict[str, Any] | None = None) -> Session:
     """End the session here; the visitor continues with a new, anonymous one."""
+    return await _start_over(request, flash=flash)
+
+
+async def _start_over(
+    request: web.Request, tokens: Tokens | None = None, flash: dict[str, Any] | None = None
+) -> Session:
+    """A new session (new id, new CSRF token) in place of the current one, keeping only
+    the language: a change of privilege never reuses an id someone may have seen."""
     ctx = request.app[CONTEXT]
     old = current(request)
-    session = rules.start(ctx.clock(), ctx.lifetime, old.language if old else None)
-    session = replace(session, flash=flash)
+    fresh = rules.start(ctx.clock(), ctx.lifetime, old.language if old else None)
+    session = replace(fresh, tokens=tokens, flash=flash)
     async with ctx.pool.acquire() as conn, conn.transaction():
         if old is not None:
             await repo.delete(conn, old.id)

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from portal_shared.i18n import Language
 from portal_shared.web import CLIENT_USER_AGENT_HEADER
+from portal_web.domain.caching import public_max_age
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +71,45 @@ class Answer:
             return None
 
 
+@dataclass
+class _Kept:
+    answer: Answer
+    etag: str | None
+    max_age: int
+    fresh_until: float
+
+
+class PublicAnswers:
+    """GET answers an API marks `public, max-age=N` (the FAQ, the password rules), kept
+    for that long and then revalidated with their ETag — as a browser cache would, so a
+    page costs no API round trip while the answer is fresh. Bounded (least recently
+    used go first): search queries are many."""
+
+    def __init__(self, entries: int = 1024) -> None:
+        self._entries = entries
+        self._kept: OrderedDict[tuple[str, ...], _Kept] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> _Kept | None:
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._kept.move_to_end(key)
+        return kept
+
+    def keep(self, key: tuple[str, ...], answer: Answer, max_age: int) -> None:
+        self._kept[key] = _Kept(answer, answer.headers.get("ETag"), max_age, time.monotonic() + max_age)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._entries:
+            self._kept.popitem(last=False)
+
+
 class Api:
-    def __init__(self, name: str, http: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(
+        self, name: str, http: aiohttp.ClientSession, base_url: str, cache: PublicAnswers | None = None
+    ) -> None:
         self.name = name
         self._http = http
         self._base = base_url.rstrip("/")
+        self._cache = cache
 
     async def call(
         self,
@@ -92,18 +130,32 @@ class Api:
             headers[CLIENT_USER_AGENT_HEADER] = caller.user_agent
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
+        cacheable = method == "GET" and bearer is None and self._cache is not None
+        key = (path, *sorted(f"{k}={v}" for k, v in (query or {}).items()), caller.language)
+        kept = self._cache.get(key) if cacheable and self._cache else None
+        if kept is not None and kept.fresh_until > time.monotonic():
+            return kept.answer
+        if kept is not None and kept.etag:
+            headers["If-None-Match"] = kept.etag
         try:
             async with self._http.request(
                 method, self._base + path, json=body, headers=headers, params=query
             ) as response:
                 raw = await response.read()
-                answer = Answer(response.status, _json_object(raw), dict(response.headers))
+                answer = Answer(response.status, _json_object(raw), CIMultiDict(response.headers))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("%s API unreachable on %s %s: %s", self.name, method, path, type(exc).__name__)
             raise UpstreamUnavailable(self.name) from None
         if answer.status >= 500:
             log.warning("%s API answered %s on %s %s", self.name, answer.status, method, path)
             raise UpstreamUnavailable(self.name)
+        if cacheable and self._cache is not None:
+            if answer.status == 304 and kept is not None:
+                self._cache.keep(key, kept.answer, kept.max_age)
+                return kept.answer
+            max_age = public_max_age(answer.headers.get("Cache-Control"))
+            if answer.status == 200 and max_age:
+                self._cache.keep(key, answer, max_age)
         return answer
 
 

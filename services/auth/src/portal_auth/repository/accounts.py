@@ -15,13 +15,29 @@ FROM accounts a JOIN customers c USING (customer_number)
 WHERE a.customer_number = $1 OR a.email_key = $2
 FOR UPDATE OF a
 """
+# Every account of one customer number, oldest first: pending ones waiting side by side,
+# at most one active.
+HOLDERS_OF_CUSTOMER = """
+SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.created_at,
+       a.activated_at, c.last_name
+FROM accounts a JOIN customers c USING (customer_number)
+WHERE a.customer_number = $1
+ORDER BY a.created_at, a.id
+FOR UPDATE OF a
+"""
 DELETE_ACCOUNTS = "DELETE FROM accounts WHERE id = ANY($1::uuid[])"
 HOLDING_EMAIL = "SELECT id, status FROM accounts WHERE email_key = $1 FOR UPDATE"
 CHANGE_EMAIL = "UPDATE accounts SET email = $2, email_key = $3 WHERE id = $1"
 INSERT_PENDING = """
 INSERT INTO accounts (id, customer_number, email, email_key, password_hash, locale, status,
-                      created_at, terms_version, privacy_version, consented_at)
-VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $7)
+                      created_at, terms_version, privacy_version, consented_at, registered_with_code)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $7, $10)
+"""
+# What activation needs to know of the account an activation token belongs to.
+ACTIVATION_CANDIDATE = """
+SELECT a.id, a.customer_number, a.email_key, a.registered_with_code
+FROM activation_tokens t JOIN accounts a ON a.id = t.account_id
+WHERE t.token_hash = $1
 """
 ACTIVATE = "UPDATE accounts SET status = 'active', activated_at = $2 WHERE id = $1"
 ACCOUNT_COLUMNS = """
@@ -71,6 +87,10 @@ async def accounts_holding(conn: Conn, customer_number: str, email_key: str) -> 
     return await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)
 
 
+async def holders_of_customer(conn: Conn, customer_number: str) -> list[asyncpg.Record]:
+    return await conn.fetch(HOLDERS_OF_CUSTOMER, customer_number)
+
+
 async def holding_email(conn: Conn, email_key: str) -> list[asyncpg.Record]:
     return await conn.fetch(HOLDING_EMAIL, email_key)
 
@@ -86,11 +106,16 @@ async def delete_accounts(conn: Conn, account_ids: Sequence[UUID]) -> None:
 async def insert_pending(
     conn: Conn, account_id: UUID, customer_number: str, email: str, email_key: str,
     password_hash: str, locale: str, now: datetime, terms_version: str, privacy_version: str,
+    registered_with_code: bool = False,
 ) -> None:
     await conn.execute(
         INSERT_PENDING, account_id, customer_number, email, email_key, password_hash, locale,
-        now, terms_version, privacy_version,
+        now, terms_version, privacy_version, registered_with_code,
     )
+
+
+async def activation_candidate(conn: Conn, token_hash: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(ACTIVATION_CANDIDATE, token_hash)
 
 
 async def activate(conn: Conn, account_id: UUID, now: datetime) -> None:

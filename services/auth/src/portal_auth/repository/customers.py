@@ -1,21 +1,36 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from portal_auth.domain import email
 from portal_auth.domain.customer_import import CustomerRow
 from portal_auth.repository import Conn
 
-FIND_CUSTOMER = "SELECT customer_number, last_name FROM customers WHERE customer_number = $1"
+FIND_CUSTOMER = """
+SELECT customer_number, last_name, email, email_key, registration_code_hash
+FROM customers WHERE customer_number = $1
+"""
 COUNT_CUSTOMERS = "SELECT count(*) FROM customers"
+CODE_HASHES = """
+SELECT customer_number, registration_code_hash FROM customers
+WHERE customer_number = ANY($1::text[]) AND registration_code_hash IS NOT NULL
+"""
+# An empty e-mail or code (NULL here) keeps what is on file.
 UPSERT_CUSTOMERS = """
-INSERT INTO customers AS c (customer_number, last_name)
-SELECT * FROM unnest($1::text[], $2::text[])
+INSERT INTO customers AS c (customer_number, last_name, email, email_key, registration_code_hash)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
 ON CONFLICT (customer_number) DO UPDATE
-    SET last_name = EXCLUDED.last_name, updated_at = now()
-    WHERE c.last_name IS DISTINCT FROM EXCLUDED.last_name
+    SET last_name = EXCLUDED.last_name,
+        email = coalesce(EXCLUDED.email, c.email),
+        email_key = coalesce(EXCLUDED.email_key, c.email_key),
+        registration_code_hash = coalesce(EXCLUDED.registration_code_hash, c.registration_code_hash),
+        updated_at = now()
+    WHERE (c.last_name, c.email, c.registration_code_hash) IS DISTINCT FROM
+          (EXCLUDED.last_name, coalesce(EXCLUDED.email, c.email),
+           coalesce(EXCLUDED.registration_code_hash, c.registration_code_hash))
 RETURNING (xmax = 0) AS inserted
 """
 
@@ -35,9 +50,25 @@ async def count_customers(conn: Conn) -> int:
     return await conn.fetchval(COUNT_CUSTOMERS)
 
 
-async def upsert_customers(conn: Conn, rows: Sequence[CustomerRow]) -> UpsertCounts:
+async def code_hashes(conn: Conn, customer_numbers: Sequence[str]) -> dict[str, str]:
+    """The code hashes on file of these customers (those that have one)."""
+    rows = await conn.fetch(CODE_HASHES, list(customer_numbers))
+    return {r["customer_number"]: r["registration_code_hash"] for r in rows}
+
+
+async def upsert_customers(
+    conn: Conn, rows: Sequence[CustomerRow], new_code_hashes: Mapping[str, str] | None = None
+) -> UpsertCounts:
+    """`new_code_hashes`: customer number → hash of a code that differs from the one on
+    file; customers not in it keep theirs."""
+    new_code_hashes = new_code_hashes or {}
     returned = await conn.fetch(
-        UPSERT_CUSTOMERS, [r.customer_number for r in rows], [r.last_name for r in rows]
+        UPSERT_CUSTOMERS,
+        [r.customer_number for r in rows],
+        [r.last_name for r in rows],
+        [r.email for r in rows],
+        [email.key(r.email) if r.email else None for r in rows],
+        [new_code_hashes.get(r.customer_number) for r in rows],
     )
     added = sum(1 for r in returned if r["inserted"])
     updated = len(returned) - added

@@ -7,7 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 # Fields in the order the page shows them: the error summary lists errors in this order.
-REGISTER = ("last_name", "customer_number", "email", "password", "accept_terms", "accept_privacy")
+REGISTER = (
+    "last_name", "customer_number", "registration_code", "email", "password", "accept_terms", "accept_privacy"
+)
+# Only customers who were sent a code by letter fill it in.
+REGISTER_OPTIONAL = ("registration_code",)
+REGISTER_CONSENT = ("accept_terms", "accept_privacy")
 LOGIN = ("email", "password")
 FORGOT = ("customer_number", "email")
 RESEND = ("email",)
@@ -22,8 +27,8 @@ PASSWORD_FIELDS = frozenset(
 )
 
 # The longest value a field may carry (the APIs' limits); longer input is refused here.
-MAX_LENGTH = {"last_name": 200, "customer_number": 64, "email": 320, "new_email": 320, "name": 200,
-              "subject": 200, "message": 5000}
+MAX_LENGTH = {"last_name": 200, "customer_number": 64, "registration_code": 100, "email": 320,
+              "new_email": 320, "name": 200, "subject": 200, "message": 5000}
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ def confirmation(form: Mapping[str, str], field: str, repeat: str) -> list[Field
 
 # Problem codes that belong to fields, when the API names none itself.
 _CODE_FIELDS = {
-    "customer_mismatch": ("last_name", "customer_number"),
+    # Auth does not say which of them is wrong (that would tell a guesser which half of
+    # the invoice data was right); a code field is marked too, its text says "if you have one".
+    "customer_mismatch": ("last_name", "customer_number", "registration_code"),
     "current_password_invalid": ("current_password", "email_password"),
     "email_unchanged": ("new_email",),
     "password_policy": ("password",),

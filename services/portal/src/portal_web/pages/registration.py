@@ -26,8 +26,9 @@ async def show(request: web.Request) -> web.Response:
 
 async def submit(request: web.Request) -> web.Response:
     posted = await form(request)
-    errors = forms.missing(posted, forms.REGISTER[:4])
-    errors += [forms.FieldError(box, "required") for box in forms.REGISTER[4:] if posted.get(box) != "yes"]
+    typed = [name for name in forms.REGISTER if name not in forms.REGISTER_CONSENT]
+    errors = forms.missing(posted, typed, optional=forms.REGISTER_OPTIONAL)
+    errors += [forms.FieldError(box, "required") for box in forms.REGISTER_CONSENT if posted.get(box) != "yes"]
     if errors:
         return await _again(request, posted, forms.in_form_order(errors, forms.REGISTER))
     body = {
@@ -39,6 +40,8 @@ async def submit(request: web.Request) -> web.Response:
         "accept_privacy": True,
         "locale": caller(request).language,
     }
+    if code := posted.get("registration_code", "").strip():
+        body["registration_code"] = code
     answer = await apis(request).auth.call("POST", "/api/v1/auth/register", caller(request), body)
     if answer.ok:
         return redirect("/registrieren/bestaetigen")
