@@ -77,14 +77,18 @@ async def confirm(ctx: AuthContext, token: str, caller: Caller) -> str:
     token_hash = tokens.hash_token(token)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
+        new_key = await email_changes.address_key_of(conn, token_hash)
+        if new_key is None:
+            raise Problem(TOKEN_INVALID)
+        # Registration's and activation's lock on the address, taken before any row lock
+        # as they take it: a registration, an activation or another change to the same
+        # address waits for us, or we see its account.
+        await accounts.lock_keys(conn, f"email:{new_key}")
         row = await email_changes.claim(conn, token_hash)
         if row is None or row["used_at"] is not None:
             raise Problem(TOKEN_INVALID)
         if tokens.is_expired(row["expires_at"], now):
             raise Problem(EMAIL_CHANGE_TOKEN_EXPIRED)
-        # Registration's lock on the address: a registration or another change to it
-        # waits for us, or we see its account.
-        await accounts.lock_keys(conn, f"email:{row['new_email_key']}")
         account = await accounts.find_by_id(conn, row["account_id"])
         if account is None or account["status"] != "active":
             raise Problem(TOKEN_INVALID)

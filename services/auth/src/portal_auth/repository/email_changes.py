@@ -14,6 +14,7 @@ INSERT = """
 INSERT INTO email_change_tokens (token_hash, account_id, new_email, new_email_key, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
+ADDRESS_KEY = "SELECT new_email_key FROM email_change_tokens WHERE token_hash = $1"
 CLAIM = """
 SELECT account_id, new_email, new_email_key, expires_at, used_at
 FROM email_change_tokens WHERE token_hash = $1 FOR UPDATE
@@ -28,6 +29,11 @@ async def insert(
     now: datetime, expires_at: datetime,
 ) -> None:
     await conn.execute(INSERT, token_hash, account_id, new_email, new_email_key, now, expires_at)
+
+
+async def address_key_of(conn: Conn, token_hash: bytes) -> str | None:
+    """The address a token would confirm, read without a lock (to lock the address first)."""
+    return await conn.fetchval(ADDRESS_KEY, token_hash)
 
 
 async def claim(conn: Conn, token_hash: bytes) -> asyncpg.Record | None:
