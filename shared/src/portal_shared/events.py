@@ -112,6 +112,37 @@ class PasswordChanged(Payload):
     via: Literal["reset", "change"]
 
 
+class EmailChangeRequested(Payload):
+    """A customer asked to change the account's address; the new address (`email`) gets
+    the link that confirms it. Nothing changes until the link is used."""
+
+    event_type = "email-change-requested"
+    schema_version = 1
+    routing_key = RoutingKey.EMAIL_CHANGE_REQUESTED
+
+    account_id: UUID
+    email: str  # the new address, which must confirm
+    last_name: str
+    locale: Locale = "de"
+    confirm_token: str
+    expires_at: AwareDatetime
+
+
+class EmailChanged(Payload):
+    """The account's address was changed; the old address (`email`) gets a notice."""
+
+    event_type = "email-changed"
+    schema_version = 1
+    routing_key = RoutingKey.EMAIL_CHANGED
+
+    account_id: UUID
+    email: str  # the old address, which is told
+    new_email: str
+    last_name: str
+    locale: Locale = "de"
+    changed_at: AwareDatetime
+
+
 class ContactRequested(Payload):
     """A visitor sent the contact form; support gets it, the sender a confirmation."""
 
@@ -189,6 +220,7 @@ PAYLOADS: dict[tuple[str, int], type[Payload]] = {
     for model in (
         RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested,
         RegistrationRefused, RegistrationContested, CustomerReleased,
+        EmailChangeRequested, EmailChanged,
     )
 }
 

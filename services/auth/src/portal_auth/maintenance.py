@@ -13,7 +13,7 @@ import asyncpg
 
 from portal_auth.config import AuthSettings
 from portal_auth.context import Clock
-from portal_auth.repository import accounts, security, sessions, tokens
+from portal_auth.repository import accounts, email_changes, security, sessions, tokens
 from portal_shared import ratelimit
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ async def purge_expired(pool: asyncpg.Pool, settings: AuthSettings, now: datetim
         purged = await accounts.purge_expired_pending(conn, now - retention)
         await tokens.purge(conn, "activation", now - retention)
         await tokens.purge(conn, "reset", now - retention)
+        await email_changes.purge(conn, now - retention)
         await sessions.purge(conn, now)
         await security.purge_failures(conn, now - timedelta(days=1))
         await conn.execute(ratelimit.PURGE_OLD, now - timedelta(days=1))

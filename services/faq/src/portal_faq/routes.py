@@ -174,13 +174,17 @@ async def _editor(request: web.Request) -> str:
     except KeysUnavailable:
         raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
     if not may_edit(caller.roles):
+        # Settled without asking auth: a role granted since takes effect with the next
+        # access token (login or refresh).
         raise Problem(FORBIDDEN)
     try:
-        still_open = await request.app[keys.SESSIONS].still_open(token)
+        roles_now = await request.app[keys.SESSIONS].current_roles(token, caller.roles)
     except KeysUnavailable:
         raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
-    if not still_open:  # logged out, password reset or account deleted meanwhile
+    if roles_now is None:  # logged out, password reset or account deleted meanwhile
         raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if not may_edit(roles_now):  # the role was revoked after the token was issued
+        raise Problem(FORBIDDEN)
     return caller.account_id
 
 
