@@ -83,9 +83,38 @@ async def test_the_contact_form_reaches_support_and_the_sender(
             "subject": "Rechnung", "message": "Wo finde ich meine Rechnung?",
         })
         assert response.status == 202
+        contact_id = (await response.json())["id"]
         to_support = await smtp_sink.wait_for_mail_to("support@kundenportal.example", timeout=15)
         receipt = await smtp_sink.wait_for_mail_to("erika@example.de", timeout=15)
     assert to_support.message["Reply-To"] == "erika@example.de" or "erika@example.de" in str(to_support.message["Reply-To"])
     assert "Wo finde ich meine Rechnung?" in to_support.text
     assert "10001" in to_support.text
-    assert "Erika Mustermann" in receipt.text
+    # The receipt names the case number and nothing the sender typed.
+    assert contact_id.replace("-", "")[:8].upper() in receipt.text
+    assert "Erika Mustermann" not in receipt.text and "Rechnung" not in receipt.subject
+
+
+async def test_the_contact_form_cannot_relay_phishing_or_smuggle_headers(
+    database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient
+) -> None:
+    settings = FaqSettings(faq_database_url=database_url, amqp_url=amqp_names.url, events_exchange=amqp_names.exchange)
+    form = {"email": "victim@example.de", "subject": "Konto", "message": "Bitte melden."}
+    async with running(create_faq_app(settings)) as faq:
+        smuggled = await faq.post("/api/v1/contact", json={
+            **form, "name": "=?utf-8?q?Chef=0D=0ABcc=3A_boss=40evil.example?=",
+        })
+        assert smuggled.status == 422
+        assert (await smuggled.json())["errors"] == [{"field": "name", "code": "invalid_characters"}]
+        phishing = await faq.post("/api/v1/contact", json={
+            **form, "name": "Ihr Konto wird gesperrt! Bestätigen: https://evil.example/login",
+        })
+        assert phishing.status == 202
+        receipt = await smtp_sink.wait_for_mail_to("victim@example.de", timeout=15)
+        to_support = await smtp_sink.wait_for_mail_to("support@kundenportal.example", timeout=15)
+
+    assert b"gesperrt" not in receipt.content and b"evil.example" not in receipt.content
+    assert receipt.links == []
+    # Support sees who wrote what; the name is one display name of its Reply-To.
+    [reply_to] = to_support.message["Reply-To"].addresses
+    assert reply_to.addr_spec == "victim@example.de"
+    assert len(smtp_sink.mails) == 2

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 
 from portal_faq.access import parse_jwks
 from portal_faq.cache import Rendered, ResponseCache
-from portal_faq.domain.contact import contact_limit, is_clean_text, is_single_line, is_valid_email
+from portal_faq.domain.contact import (
+    contact_limit,
+    is_clean_text,
+    is_plain_name,
+    is_single_line,
+    is_valid_email,
+)
 from portal_faq.domain.editors import bearer_token, may_edit
 from portal_faq.domain.etags import (
     body_etag,
@@ -205,7 +211,9 @@ def test_entries_need_a_whole_translation_or_none() -> None:
     [
         ("erika@example.de", True),
         ("erika.mustermann+faq@sub.example.co.uk", True),
-        ("jürgen@müller.de", True),
+        ("erika@müller.de", True),
+        # Well-formed, but no receipt could reach it: refused as email_not_supported.
+        ("jürgen@müller.de", False),
         ("erika@example", False),
         ("erika example@example.de", False),
         ("erika@@example.de", False),
@@ -221,8 +229,25 @@ def test_email_syntax(address: str, valid: bool) -> None:
 def test_header_fields_are_single_lines_and_the_message_keeps_its_lines() -> None:
     assert is_single_line("Frage zur Rechnung")
     assert not is_single_line("Frage\r\nBcc: x@example.de")
+    assert not is_single_line("Frage\u2028Bcc: x@example.de")
     assert is_clean_text("Zeile 1\r\nZeile 2\n\tEingerückt")
     assert not is_clean_text("Glocke\x07")
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("Erika Mustermann", True),
+        ("Jürgen Müller-Lüdenscheidt", True),
+        ("Müller, Hans (Einkauf)", True),
+        ("Was=ist?los", True),
+        ("=?utf-8?q?Chef=0D=0ABcc=3A_x=40evil?=", False),
+        ("Erika =?iso-8859-1?q?M=FCller?=", False),
+        ("Erika\r\nBcc: x@evil.example", False),
+    ],
+)
+def test_a_name_must_be_safe_as_a_display_name(name: str, plain: bool) -> None:
+    assert is_plain_name(name) is plain
 
 
 def test_the_contact_form_cleans_what_it_accepts() -> None:

@@ -30,6 +30,7 @@ from portal_mailer.rendering import (
     one_line,
     render,
 )
+from portal_shared.email_address import UnsupportedAddress
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
@@ -278,6 +279,9 @@ def test_every_mail_links_to_exactly_the_right_portal_pages(locale: str) -> None
 def test_every_mail_escapes_hostile_input_in_html(locale: str) -> None:
     for mail in every_mail(locale, name=HOSTILE):
         assert "<script>" not in mail.html, mail.template
+        if mail.template == "contact-confirmation":
+            assert "script" not in mail.text + mail.html, "the receipt repeats no input"
+            continue
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in mail.html, mail.template
         # Plain text is not markup: the input appears as it was typed.
         assert HOSTILE in mail.text, mail.template
@@ -554,16 +558,29 @@ def test_contact_request_goes_to_support_with_the_customer_as_reply_to() -> None
     assert "white-space:pre-wrap" in support.html
 
 
-def test_contact_receipt_goes_to_the_sender_and_repeats_nothing_they_wrote_but_the_name() -> None:
-    _, receipt = render_mails(contact("en", subject="Cheap pills", message="Visit spam.example"))
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_contact_receipt_goes_to_the_sender_and_repeats_nothing_they_wrote(locale: str) -> None:
+    # The form takes any address: whatever the receipt repeated, anyone could send from
+    # our domain to anyone. Here the "name" is the phishing text.
+    phishing = "Ihr Konto wird gesperrt! Bestätigen Sie hier: https://evil.example/login"
+    _, receipt = render_mails(contact(
+        locale, name=phishing, subject="Cheap pills https://spam.example/buy",
+        message="Visit spam.example", customer_number="Rufen Sie 0900 123 an",
+    ))
 
     assert receipt.template == "contact-confirmation"
     assert receipt.to == "max@example.de"
     assert receipt.reply_to == "hilfe@portal.example.de"
-    assert receipt.subject == "Your message to our customer service has been received"
-    assert "Your reference number is A53BA71A." in flat(receipt.text)
-    for chosen_by_the_sender in ("Cheap pills", "spam.example"):
-        assert chosen_by_the_sender not in receipt.text + receipt.html + receipt.subject
+    everything = receipt.text + receipt.html + receipt.subject
+    for chosen_by_the_sender in ("gesperrt", "evil.example", "Cheap pills", "spam.example", "0900"):
+        assert chosen_by_the_sender not in everything
+    assert "A53BA71A" in flat(receipt.text)
+    if locale == "en":
+        assert receipt.subject == "Your message to our customer service has been received"
+        assert flat(receipt.text).startswith("Hello, Thank you for your message")
+        assert "Your reference number is A53BA71A." in flat(receipt.text)
+    else:
+        assert flat(receipt.text).startswith("Guten Tag, vielen Dank für Ihre Nachricht")
 
 
 def test_contact_without_customer_number_says_so() -> None:
@@ -758,6 +775,64 @@ def test_a_line_break_in_an_address_cannot_add_a_header(to: str) -> None:
 
     with pytest.raises(ValueError, match="not a mail address|line break"):
         build_message(mail, SENDER, OCCURRED, EVENT_ID)
+
+
+ENCODED_WORD_ATTACK = "=?utf-8?q?Chef=0D=0ABcc=3A_x=40evil.example?="
+
+
+def test_an_encoded_word_typed_as_a_name_reads_back_as_typed_and_adds_no_header() -> None:
+    support, _ = render_mails(contact("de", name=ENCODED_WORD_ATTACK, subject=ENCODED_WORD_ATTACK))
+
+    raw = build_message(support, SENDER, OCCURRED, EVENT_ID).as_bytes()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+
+    # Not verbatim in the raw header, where a mail program would decode it…
+    assert b"=?utf-8?q?Chef" not in raw
+    # …but itself encoded, so it decodes to the characters typed: no line break, no Bcc.
+    [reply_to] = message["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == (ENCODED_WORD_ATTACK, "max@example.de")
+    assert message["Subject"] == f"Kontaktanfrage: {ENCODED_WORD_ATTACK}"
+    assert message["Bcc"] is None
+    for name in ("Reply-To", "Subject"):
+        assert "\n" not in str(message[name]) and "\r" not in str(message[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("Müller, Hans (Einkauf)", "Müller, Hans (Einkauf)"), ('Max "Chef" Mustermann', 'Max "Chef" Mustermann'),
+     ("Max\x07 Mustermann", "Max Mustermann")],
+)
+def test_names_with_specials_stay_one_display_name(name: str, shown: str) -> None:
+    support, _ = render_mails(contact("de", name=name))
+    message = received(build_message(support, SENDER, OCCURRED, EVENT_ID))
+
+    [reply_to] = message["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == (shown, "max@example.de")
+
+
+def test_an_internationalised_domain_is_addressed_in_punycode() -> None:
+    mail = render_mail(registration(email="Max@müller.de"))
+    support, receipt = render_mails(contact("de", email="erika@straße.de"))
+
+    message = received(build_message(mail, SENDER, OCCURRED, EVENT_ID))
+    assert message["To"] == "Max@xn--mller-kva.de"
+    assert received(build_message(receipt, SENDER, OCCURRED, EVENT_ID))["To"] == (
+        "erika@xn--strae-oqa.de"
+    )
+    [reply_to] = received(build_message(support, SENDER, OCCURRED, EVENT_ID))["Reply-To"].addresses
+    assert reply_to.addr_spec == "erika@xn--strae-oqa.de"
+    # Support reads the address as the customer wrote it.
+    assert "E-Mail-Adresse: erika@straße.de" in support.text
+
+
+def test_a_local_part_that_is_not_ascii_cannot_be_addressed_but_support_gets_the_request() -> None:
+    support, receipt = render_mails(contact("de", email="jörg@example.de"))
+
+    assert support.reply_to is None
+    assert "E-Mail-Adresse: jörg@example.de" in support.text
+    build_message(support, SENDER, OCCURRED, EVENT_ID)
+    with pytest.raises(UnsupportedAddress):
+        build_message(receipt, SENDER, OCCURRED, EVENT_ID)
 
 
 def test_a_mail_keeps_its_message_id_across_sends_and_other_mails_get_their_own() -> None:

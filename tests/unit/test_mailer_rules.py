@@ -15,12 +15,21 @@ import pytest
 
 from portal_mailer.config import MailerSettings, get_settings
 from portal_mailer.dead_letters import DeadLetter, describe, format_table, original_route
-from portal_mailer.delivery import GiveUp, RenderFailed, Retry, after_failure, failure_detail
+from portal_mailer.delivery import (
+    GiveUp,
+    RenderFailed,
+    Retry,
+    UnsendableAddress,
+    after_failure,
+    build_failure,
+    failure_detail,
+)
 from portal_mailer.mails import PlannedMail, link_expired
 from portal_mailer.retry import ATTEMPTS_HEADER, RetryPolicy, attempt_of
 from portal_mailer.smtp import PermanentSmtpError, TransientSmtpError, classify, client_options
 from portal_mailer.topology import owned_queue_names, retry_queue_name
 from portal_shared import topology
+from portal_shared.email_address import InvalidAddress, UnsupportedAddress
 from portal_shared.settings import ConfigurationError
 
 
@@ -66,6 +75,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ("MAILER_DATABASE_URL", "mysql://localhost/portal"),
         ("PORTAL_BASE_URL", "not a url"),
         ("MAIL_FROM", "Kundenportal"),
+        ("MAIL_FROM", "Kundenportal <jörg@example.de>"),
+        ("SUPPORT_EMAIL", "hilfe"),
+        ("SUPPORT_EMAIL", "jörg@example.de"),
     ],
 )
 def test_a_wrong_value_stops_the_start_naming_the_variable(
@@ -224,11 +236,30 @@ POLICY = RetryPolicy(delays=(0.5, 2.0), max_attempts=3)
         (TransientSmtpError("SMTPDataError 451"), 3, GiveUp("retries_exhausted")),
         (PermanentSmtpError("recipient refused 550"), 1, GiveUp("smtp_permanent")),
         (RenderFailed("KeyError"), 1, GiveUp("render_failed")),
+        (UnsendableAddress("recipient: not ASCII before the @"), 1, GiveUp("unsendable_address")),
     ],
-    ids=["4xx", "unreachable", "database", "last-attempt", "5xx", "render"],
+    ids=["4xx", "unreachable", "database", "last-attempt", "5xx", "render", "address"],
 )
 def test_what_follows_a_failed_mail(error: Exception, attempt: int, decision: object) -> None:
     assert after_failure(error, attempt, POLICY) == decision
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "detail"),
+    [
+        (UnsupportedAddress("x"), "unsendable_address", "render: recipient: not ASCII before the @"),
+        (InvalidAddress("x"), "unsendable_address", "render: recipient: not an address"),
+        (UnicodeEncodeError("ascii", "jörg", 1, 2, "x"), "render_failed", "render: UnicodeEncodeError"),
+        (KeyError("name"), "render_failed", "render: KeyError"),
+    ],
+)
+def test_a_mail_that_cannot_be_built_is_given_up_at_once(
+    error: Exception, reason: str, detail: str
+) -> None:
+    failure = build_failure(error)
+
+    assert after_failure(failure, 1, POLICY) == GiveUp(reason)
+    assert failure_detail(failure) == detail
 
 
 def test_failure_details_name_the_error_not_the_server_text() -> None:

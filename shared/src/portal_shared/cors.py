@@ -38,6 +38,7 @@ CORS_ORIGIN_NOT_ALLOWED = ProblemType(
     "cors_origin_not_allowed", 403, "Origin not allowed",
     "Diese Website darf die Schnittstelle nicht direkt aufrufen.",
     "This website is not allowed to call the API directly.",
+    title_de="Herkunft nicht erlaubt",
 )
 
 _REQUEST_METHOD = "Access-Control-Request-Method"

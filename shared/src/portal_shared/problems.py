@@ -1,5 +1,7 @@
 """RFC 9457 problem details: one catalogue entry per error code, German and English.
 
+`title` and `detail` are in the negotiated language (German unless the client prefers
+English), which `Content-Language` names; `type` and `code` are the same in both.
 Handlers raise `Problem(SOME_TYPE, errors=[...])`; `problem_middleware` turns it, and
 every error aiohttp or our own code raises, into `application/problem+json` in the
 client's language. An unexpected exception becomes a logged 500 without internals.
@@ -30,12 +32,18 @@ TYPE_PREFIX = "urn:kundenportal:problem:"
 class ProblemType:
     code: str
     status: int
-    title: str
+    title: str  # English
     detail_de: str
     detail_en: str
+    # Keyword, so that a catalogue entry reads: code, status, English title, details, and
+    # its German title last; tests/unit/test_problem_catalogue.py requires one for each.
+    title_de: str = ""
 
     def detail(self, language: Language) -> str:
         return self.detail_en if language == "en" else self.detail_de
+
+    def title_in(self, language: Language) -> str:
+        return self.title if language == "en" or not self.title_de else self.title_de
 
 
 @dataclass(frozen=True)
@@ -61,47 +69,71 @@ VALIDATION_ERROR = ProblemType(
     "validation_error", 422, "Invalid input",
     "Die Eingaben sind unvollständig oder ungültig.",
     "The input is incomplete or invalid.",
+    title_de="Ungültige Eingabe",
 )
 INVALID_JSON = ProblemType(
     "invalid_json", 400, "Malformed request body",
     "Der Inhalt der Anfrage ist kein gültiges JSON-Objekt.",
     "The request body is not a valid JSON object.",
+    title_de="Fehlerhafter Inhalt der Anfrage",
 )
 NOT_FOUND = ProblemType(
     "not_found", 404, "Not found",
     "Die angeforderte Ressource wurde nicht gefunden.",
     "The requested resource was not found.",
+    title_de="Nicht gefunden",
 )
 METHOD_NOT_ALLOWED = ProblemType(
     "method_not_allowed", 405, "Method not allowed",
     "Diese Methode ist für diese Ressource nicht erlaubt.",
     "This method is not allowed for this resource.",
+    title_de="Methode nicht erlaubt",
 )
 PAYLOAD_TOO_LARGE = ProblemType(
     "payload_too_large", 413, "Payload too large",
     "Die Anfrage ist zu groß.",
     "The request is too large.",
+    title_de="Anfrage zu groß",
 )
 UNSUPPORTED_MEDIA_TYPE = ProblemType(
     "unsupported_media_type", 415, "Unsupported media type",
     "Bitte senden Sie den Inhalt als JSON (Content-Type: application/json).",
     "Please send the body as JSON (Content-Type: application/json).",
+    title_de="Nicht unterstütztes Format",
 )
 UNAUTHORIZED = ProblemType(
     "unauthorized", 401, "Unauthorized",
     "Bitte melden Sie sich an.",
     "Please log in.",
+    title_de="Nicht angemeldet",
 )
 INTERNAL_ERROR = ProblemType(
     "internal_error", 500, "Internal error",
     "Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
     "An unexpected error occurred. Please try again later.",
+    title_de="Interner Fehler",
 )
 SERVICE_UNAVAILABLE = ProblemType(
     "service_unavailable", 503, "Service unavailable",
     "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es später erneut.",
     "The service is temporarily unavailable. Please try again later.",
+    title_de="Dienst nicht verfügbar",
 )
+
+EMAIL_NOT_SUPPORTED = ProblemType(
+    "email_not_supported", 422, "E-mail address not supported",
+    "Diese E-Mail-Adresse können wir leider nicht verwenden: Vor dem „@“ stehen Umlaute, "
+    "ß oder andere Zeichen, die viele Mailserver nicht zustellen. Bitte geben Sie eine "
+    "Adresse ohne solche Zeichen vor dem „@“ an.",
+    "We cannot use this e-mail address: the part before the \u201c@\u201d contains umlauts, "
+    "\u00df or other characters that many mail servers do not deliver. Please give an "
+    "address without such characters before the \u201c@\u201d.",
+    title_de="E-Mail-Adresse nicht unterstützt",
+)
+
+# Field error codes that have a problem type of their own, with a detail that says more
+# than "invalid input"; used when every field error of a request has that code.
+FIELD_PROBLEMS = {EMAIL_NOT_SUPPORTED.code: EMAIL_NOT_SUPPORTED}
 
 _BY_STATUS = {p.status: p for p in (NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE)}
 
@@ -119,7 +151,7 @@ def problem_response(
     language = request_language(request)
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + kind.code,
-        "title": kind.title,
+        "title": kind.title_in(language),
         "status": kind.status,
         "detail": kind.detail(language),
         "code": kind.code,
@@ -185,7 +217,16 @@ async def parse_json_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise Problem(VALIDATION_ERROR, field_errors(exc)) from None
+        errors = field_errors(exc)
+        raise Problem(problem_for(errors), errors) from None
+
+
+def problem_for(errors: list[FieldError]) -> ProblemType:
+    """`validation_error`, or the problem of its own that all the field errors share."""
+    kinds = {FIELD_PROBLEMS.get(error.code) for error in errors}
+    if len(kinds) == 1 and (kind := kinds.pop()) is not None:
+        return kind
+    return VALIDATION_ERROR
 
 
 def _is_json(content_type: str) -> bool:

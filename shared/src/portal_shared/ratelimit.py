@@ -21,6 +21,7 @@ TOO_MANY_ATTEMPTS = ProblemType(
     "too_many_attempts", 429, "Too many attempts",
     "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
     "Too many attempts. Please wait a moment and try again.",
+    title_de="Zu viele Versuche",
 )
 
 COUNT_HIT = """

@@ -1,14 +1,22 @@
-"""The aiohttp application every service starts from."""
+"""The aiohttp application every service starts from.
+
+Besides routing errors to problem+json (`problems`) and CORS (`cors`), it gives every
+answer the same security headers (`security_headers`) and keeps a client's broken body
+out of the error log (`ClientBodyErrors`). The portal has its own edge (`portal_web.edge`).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from uuid import uuid4
 
-from aiohttp import web
+from aiohttp import web, web_response
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from portal_shared.cors import cors_middleware
 from portal_shared.problems import Handler, problem_middleware
@@ -16,6 +24,15 @@ from portal_shared.problems import Handler, problem_middleware
 CORRELATION_ID = web.RequestKey("correlation_id", str)
 MAX_BODY_BYTES = 64 * 1024
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+Proxies = Sequence[IPv4Network | IPv6Network]
+
+# No product or version: aiohttp's default names Python's and its own.
+SERVER = "Kundenportal"
+# The APIs answer with data (JSON, plain text), never a page: nothing in an answer may
+# load anything, and no site may frame one.
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 @web.middleware
@@ -26,11 +43,10 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     request[CORRELATION_ID] = correlation_id
     response = await handler(request)
     response.headers["X-Request-ID"] = correlation_id
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
 
 
-def client_ip(request: web.Request, trusted_proxies: Sequence[IPv4Network | IPv6Network]) -> str:
+def client_ip(request: web.Request, trusted_proxies: Proxies) -> str:
     """The caller's address: the peer, or the last untrusted hop of X-Forwarded-For when
     the peer is one of our own proxies (an ingress, a load balancer)."""
     peer = request.remote or "unknown"
@@ -41,7 +57,83 @@ def client_ip(request: web.Request, trusted_proxies: Sequence[IPv4Network | IPv6
     return candidate
 
 
-def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+def served_over_https(request: web.Request, trusted_proxies: Proxies) -> bool:
+    """Whether the client reached us over https: TLS on this connection, or a proxy of
+    ours (TRUSTED_PROXIES, e.g. the ingress that ends TLS) says so in X-Forwarded-Proto.
+    From anyone else the header is ignored. With several proxies the first value is the
+    one the client-facing proxy set."""
+    if request.secure:
+        return True
+    if not _is_trusted(request.remote or "", trusted_proxies):
+        return False
+    forwarded = request.headers.get("X-Forwarded-Proto", "")
+    return forwarded.split(",")[0].strip().lower() == "https"
+
+
+def security_headers(
+    trusted_proxies: Proxies = (),
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """An `on_response_prepare` handler: it runs for every answer, also for errors that
+    never reached a handler and for answers a middleware made."""
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        headers = response.headers
+        headers["Server"] = SERVER
+        headers["X-Content-Type-Options"] = "nosniff"
+        # Tokens travel in bodies, but an address may still say too much.
+        headers["Referrer-Policy"] = "no-referrer"
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if served_over_https(request, trusted_proxies):
+            headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+    return add
+
+
+class ClientBodyErrors(logging.Filter):
+    """aiohttp logs a request the client sent broken (a bad gzip body, a body cut short,
+    a malformed header) as an ERROR with tracebacks, though the answer (400) went out:
+    anyone could fill the log without logging in. This turns such a record into one short
+    WARNING line without traceback; any other record passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cause = _client_side_cause(record.exc_info[1] if record.exc_info else None)
+        if cause is not None:
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "unreadable request from the client (%s); answered 400"
+            record.args = (type(cause).__name__,)
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def _client_side_cause(error: BaseException | None) -> BaseException | None:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, HttpProcessingError | RequestPayloadError):
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
+_BODY_ERRORS = ClientBodyErrors()
+
+
+def quiet_client_body_errors() -> None:
+    """Install the filter on aiohttp's server logger (once per process)."""
+    logger = logging.getLogger("aiohttp.server")
+    if _BODY_ERRORS not in logger.filters:
+        logger.addFilter(_BODY_ERRORS)
+
+
+def hide_server_version() -> None:
+    """Answers aiohttp makes before any application code runs (a request line or header
+    it cannot parse: 400 text/plain) take its `Server` default, which names the Python
+    and aiohttp versions, and pass no `on_response_prepare` handler. That default is a
+    module constant; it is set for this process (only the server side reads it)."""
+    web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
+
+
+def _is_trusted(address: str, trusted: Proxies) -> bool:
     try:
         ip = ip_address(address)
     except ValueError:
@@ -49,13 +141,20 @@ def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> b
     return any(ip in network for network in trusted)
 
 
-def new_application(cors_allowed_origins: Sequence[str] = ()) -> web.Application:
+def new_application(
+    cors_allowed_origins: Sequence[str] = (), *, trusted_proxies: Proxies = ()
+) -> web.Application:
     """The base app; `cors_allowed_origins` (normalised, from the settings) lets those
-    browser origins call it directly — without any, no CORS middleware is added."""
+    browser origins call it directly — without any, no CORS middleware is added;
+    `trusted_proxies` may tell it that the client came over https (HSTS)."""
+    quiet_client_body_errors()
+    hide_server_version()
     middlewares: list[Middleware] = [correlation_middleware]
     if cors_allowed_origins:
         # Inside the correlation middleware (preflights get an X-Request-ID too), outside
         # the problem middleware (error answers get the CORS headers too).
         middlewares.append(cors_middleware(cors_allowed_origins))
     middlewares.append(problem_middleware)
-    return web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app.on_response_prepare.append(security_headers(trusted_proxies))
+    return app

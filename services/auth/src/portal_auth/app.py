@@ -26,7 +26,7 @@ from portal_shared.web import new_application
 def create_app(
     settings: AuthSettings, clock: Clock = utc_now, passwords: Passwords | None = None
 ) -> web.Application:
-    app = new_application(settings.cors_allowed_origins)
+    app = new_application(settings.cors_allowed_origins, trusted_proxies=settings.trusted_proxies)
     app[SETTINGS] = settings
     access_tokens = _access_tokens(settings)
     registry = add_metrics(app)

@@ -8,50 +8,60 @@ CUSTOMER_MISMATCH = ProblemType(
     "mit Ihren Vertragsunterlagen.",
     "Customer number and last name do not match. Please check them against your "
     "contract documents.",
+    title_de="Kundendaten passen nicht zusammen",
 )
 TERMS_NOT_ACCEPTED = ProblemType(
     "terms_not_accepted", 422, "Terms not accepted",
     "Bitte akzeptieren Sie die Nutzungsbedingungen und die Datenschutzerklärung.",
     "Please accept the terms of use and the privacy policy.",
+    title_de="Bedingungen nicht akzeptiert",
 )
 PASSWORD_POLICY = ProblemType(
     "password_policy", 422, "Password does not meet the policy",
     "Das Passwort erfüllt nicht alle Anforderungen.",
     "The password does not meet all requirements.",
+    title_de="Passwort erfüllt die Anforderungen nicht",
 )
 TOKEN_INVALID = ProblemType(
     "token_invalid", 400, "Invalid link",
     "Der Link ist ungültig oder wurde bereits verwendet.",
     "The link is invalid or has already been used.",
+    title_de="Ungültiger Link",
 )
 TOKEN_EXPIRED = ProblemType(
     "token_expired", 410, "Link expired",
     "Der Link ist abgelaufen. Bitte registrieren Sie sich erneut.",
     "The link has expired. Please register again.",
+    title_de="Link abgelaufen",
 )
 INVALID_CREDENTIALS = ProblemType(
     "invalid_credentials", 401, "Invalid credentials",
     "E-Mail-Adresse oder Passwort ist falsch.",
     "E-mail address or password is incorrect.",
+    title_de="Anmeldedaten falsch",
 )
 ACCOUNT_NOT_ACTIVATED = ProblemType(
     "account_not_activated", 403, "Account not activated",
     "Ihr Benutzerkonto ist noch nicht aktiviert. Bitte nutzen Sie den Link aus der "
     "Aktivierungs-E-Mail.",
     "Your account is not activated yet. Please use the link in the activation e-mail.",
+    title_de="Benutzerkonto nicht aktiviert",
 )
 REFRESH_TOKEN_INVALID = ProblemType(
     "refresh_token_invalid", 401, "Session expired",
     "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
     "Your session has expired. Please log in again.",
+    title_de="Sitzung abgelaufen",
 )
 CURRENT_PASSWORD_INVALID = ProblemType(
     "current_password_invalid", 422, "Current password is incorrect",
     "Das aktuelle Passwort ist nicht korrekt.",
     "The current password is incorrect.",
+    title_de="Aktuelles Passwort falsch",
 )
 RESET_TOKEN_EXPIRED = ProblemType(
     "token_expired", 410, "Link expired",
     "Der Link ist abgelaufen. Bitte fordern Sie über „Passwort vergessen“ einen neuen an.",
     "The link has expired. Please request a new one via \u201cForgot password\u201d.",
+    title_de="Link abgelaufen",
 )

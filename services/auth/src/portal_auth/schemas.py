@@ -13,9 +13,11 @@ MAX_PASSWORD_LENGTH = 1024  # far above any policy limit; bounds the hashing wor
 
 
 def _valid_email(value: str) -> str:
-    if not email.is_valid(value):
-        raise PydanticCustomError("invalid_email", "not a valid e-mail address")
-    return email.clean(value)
+    try:
+        return email.normalise(value)
+    except email.InvalidAddress as exc:
+        # `invalid_email`, or `email_not_supported` (its own problem type, see README)
+        raise PydanticCustomError(exc.code, "e-mail address not accepted") from None
 
 
 Email = Annotated[str, Field(min_length=3, max_length=email.MAX_LENGTH), AfterValidator(_valid_email)]

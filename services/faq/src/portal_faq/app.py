@@ -38,7 +38,7 @@ def utc_now() -> datetime:
 
 
 def create_app(settings: FaqSettings, clock: Clock = utc_now) -> web.Application:
-    app = new_application(settings.cors_allowed_origins)
+    app = new_application(settings.cors_allowed_origins, trusted_proxies=settings.trusted_proxies)
     app[keys.SETTINGS] = settings
     app[keys.CACHE] = ResponseCache(settings.faq_cache_entries)
     registry = add_metrics(app)

@@ -6,40 +6,48 @@ FAQ_ENTRY_NOT_FOUND = ProblemType(
     "faq_entry_not_found", 404, "FAQ entry not found",
     "Der angeforderte FAQ-Eintrag wurde nicht gefunden.",
     "The requested FAQ entry was not found.",
+    title_de="FAQ-Eintrag nicht gefunden",
 )
 FAQ_CATEGORY_NOT_FOUND = ProblemType(
     "faq_category_not_found", 404, "FAQ category not found",
     "Die angeforderte FAQ-Kategorie wurde nicht gefunden.",
     "The requested FAQ category was not found.",
+    title_de="FAQ-Kategorie nicht gefunden",
 )
 FORBIDDEN = ProblemType(
     "forbidden", 403, "Forbidden",
     "Sie haben keine Berechtigung, die FAQ zu bearbeiten.",
     "You are not allowed to edit the FAQ.",
+    title_de="Keine Berechtigung",
 )
 PRECONDITION_REQUIRED = ProblemType(
     "precondition_required", 428, "Precondition required",
     "Bitte senden Sie den ETag der gelesenen Fassung im Header If-Match mit.",
     "Please send the ETag of the version you read in the If-Match header.",
+    title_de="Vorbedingung erforderlich",
 )
 PRECONDITION_FAILED = ProblemType(
     "precondition_failed", 412, "Precondition failed",
     "Der Inhalt wurde inzwischen geändert. Bitte laden Sie ihn neu und wiederholen Sie "
     "Ihre Änderung.",
     "The content has been changed in the meantime. Please reload it and repeat your change.",
+    title_de="Vorbedingung nicht erfüllt",
 )
 SLUG_TAKEN = ProblemType(
     "slug_taken", 409, "Slug taken",
     "Diese Kennung (Slug) wird bereits verwendet.",
     "This slug is already in use.",
+    title_de="Kennung bereits vergeben",
 )
 POSITION_TAKEN = ProblemType(
     "position_taken", 409, "Position taken",
     "An dieser Position steht bereits ein anderer Eintrag.",
     "Another item already has this position.",
+    title_de="Position bereits vergeben",
 )
 CATEGORY_NOT_EMPTY = ProblemType(
     "category_not_empty", 409, "Category not empty",
     "Die Kategorie enthält noch Einträge. Bitte verschieben oder löschen Sie diese zuerst.",
     "The category still has entries. Please move or delete them first.",
+    title_de="Kategorie nicht leer",
 )

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from portal_faq.content import Slug, translation_is_whole
 from portal_faq.domain import contact
+from portal_shared.email_address import InvalidAddress
 
 
 def _text(max_length: int) -> object:
@@ -57,10 +58,18 @@ class NewCategoryBody(CategoryBody):
 
 
 def _email(value: str) -> str:
-    value = contact.clean(value)
-    if not contact.is_valid_email(value):
-        raise PydanticCustomError("invalid_email", "not a valid e-mail address")
-    return value
+    try:
+        return contact.normalise_email(contact.clean(value))
+    except InvalidAddress as exc:
+        # `invalid_email`, or `email_not_supported` (a problem type of its own)
+        raise PydanticCustomError(exc.code, "e-mail address not accepted") from None
+
+
+def _name(value: str) -> str:
+    # The name becomes the display name of the support mail's Reply-To.
+    if not contact.is_plain_name(value):
+        raise PydanticCustomError("invalid_characters", "line breaks and '=?' are not allowed")
+    return contact.clean(value)
 
 
 def _single_line(value: str) -> str:
@@ -78,7 +87,7 @@ def _clean_text(value: str) -> str:
 class ContactBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
     email: Annotated[
         str, Field(min_length=3, max_length=contact.MAX_EMAIL_LENGTH), AfterValidator(_email)
     ]

@@ -26,7 +26,7 @@ PROGRAM = "portal-mailer"
 
 
 def create_app(settings: MailerSettings) -> web.Application:
-    app = new_application()
+    app = new_application(trusted_proxies=settings.trusted_proxies)
     app[SETTINGS] = settings
     app[METRICS] = MailerMetrics()
     app.cleanup_ctx.append(_database)

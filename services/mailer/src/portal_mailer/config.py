@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,6 +11,7 @@ from pydantic import Field, FilePath, HttpUrl, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from portal_shared import topology
+from portal_shared.email_address import InvalidAddress, smtp_form
 from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
 SCHEMA = "mailer"
@@ -76,9 +78,26 @@ class MailerSettings(CommonSettings):
     @classmethod
     def _sender_has_domain(cls, value: str) -> str:
         # The Message-ID domain is taken from the sender address.
-        if "@" not in value:
+        _, address = parseaddr(value)
+        if "@" not in value or not _mailable(address):
             raise ValueError("must be an address such as 'Kundenportal <no-reply@example.de>'")
         return value
+
+    @field_validator("support_email")
+    @classmethod
+    def _support_is_mailable(cls, value: str) -> str:
+        # Every contact request is mailed there: refuse at start what no mail could reach.
+        if not _mailable(value):
+            raise ValueError("must be an address in ASCII before the @, e.g. support@example.de")
+        return value
+
+
+def _mailable(address: str) -> bool:
+    try:
+        smtp_form(address)
+    except InvalidAddress:
+        return False
+    return True
 
 
 def get_settings(**overrides: object) -> MailerSettings:

@@ -5,8 +5,10 @@ Each message ends in exactly one of these ways:
   (a redelivery), or was skipped because its link had expired; then it is acknowledged;
 - retried: a mail failed for now (SMTP 4xx, server or database unreachable); a copy
   waits in a delay queue and the original is acknowledged, so no worker slot waits;
-- dead-lettered: it can never become a mail (not an event we know, a mail the SMTP
-  server refuses for good, or still failing after the last attempt allowed);
+- dead-lettered: it can never become a mail (not an event we know, a mail that cannot
+  be built from it — a template error, an address with no ASCII form —, a mail the SMTP
+  server refuses for good, or still failing after the last attempt allowed); at once,
+  so one bad message costs one delivery and holds up nothing else;
 - not settled, when the broker connection is lost first; the broker redelivers it.
 
 Sending and recording a mail happen in one database transaction: the row (event id,
@@ -37,6 +39,7 @@ from portal_mailer.rendering import build_message, envelope_sender, render, seri
 from portal_mailer.retry import RetryPolicy, attempt_of
 from portal_mailer.settlement import Settlement
 from portal_mailer.smtp import PermanentSmtpError, SmtpError, SmtpPool
+from portal_shared.email_address import InvalidAddress, UnsupportedAddress, smtp_form
 from portal_shared.events import Event, EventError, UnknownEventType, decode
 
 log = logging.getLogger(__name__)
@@ -62,12 +65,30 @@ class GiveUp:
 class RenderFailed(Exception):
     """The mail cannot be built from this event; trying again gives the same result."""
 
+    reason = "render_failed"
+
+
+class UnsendableAddress(RenderFailed):
+    """An address of the mail has no form SMTP can carry: not an address, or one whose
+    local part is not ASCII (which the APIs refuse; older events may still hold one)."""
+
+    reason = "unsendable_address"
+
+
+def build_failure(error: Exception) -> RenderFailed:
+    """What a failure to build a mail (plan, render, encode, address) is: permanent."""
+    if isinstance(error, UnsupportedAddress):
+        return UnsendableAddress("recipient: not ASCII before the @")
+    if isinstance(error, InvalidAddress):
+        return UnsendableAddress("recipient: not an address")
+    return RenderFailed(type(error).__name__)
+
 
 def after_failure(error: Exception, attempt: int, policy: RetryPolicy) -> Retry | GiveUp:
     if isinstance(error, PermanentSmtpError):
         return GiveUp("smtp_permanent")
     if isinstance(error, RenderFailed):
-        return GiveUp("render_failed")
+        return GiveUp(error.reason)
     if policy.gives_up_after(attempt):
         return GiveUp("retries_exhausted")
     return Retry(policy.delay_after(attempt))
@@ -133,6 +154,13 @@ class MailDelivery:
                 message, settle, "none", UnknownEventType.reason, str(exc), attempt
             )
             return
+        except Exception as exc:  # a planning bug: the same on every try, so no retry
+            log.exception("event %s (%s): cannot plan its mails", event.event_id,
+                          event.envelope.event_type)
+            failure = build_failure(exc)
+            await self._dead_letter(message, settle, "none", failure.reason,
+                                    failure_detail(failure), attempt)
+            return
         for mail in mails:
             try:
                 result = await self._deliver(event, mail)
@@ -144,20 +172,27 @@ class MailDelivery:
 
     async def _deliver(self, event: Event, mail: PlannedMail) -> MailResult:
         try:
+            recipient = smtp_form(mail.to)
             message = build_message(render(mail), self._mail_from, self._clock(), event.event_id)
             raw = serialize(message)
         except Exception as exc:
-            log.exception("%s: cannot render the mail", _about(event, mail.template))
-            raise RenderFailed(type(exc).__name__) from exc
+            failure = build_failure(exc)
+            if isinstance(failure, UnsendableAddress):
+                log.warning("%s: cannot be mailed (%s)", _about(event, mail.template), failure)
+            else:
+                log.exception("%s: cannot render the mail", _about(event, mail.template))
+            raise failure from exc
         try:
-            await self._send_once(event, mail, raw)
+            await self._send_once(event, mail, recipient, raw)
         except _LinkExpired:
             return MailResult.EXPIRED
         except _AlreadySent:
             return MailResult.DUPLICATE
         return MailResult.SENT
 
-    async def _send_once(self, event: Event, mail: PlannedMail, raw: bytes) -> None:
+    async def _send_once(
+        self, event: Event, mail: PlannedMail, recipient: str, raw: bytes
+    ) -> None:
         """Record and send in one transaction: a failed send leaves no record behind."""
         async with self._pool.acquire() as conn, conn.transaction():
             claimed = await repo.claim_mail(
@@ -170,7 +205,7 @@ class MailDelivery:
             if link_expired(mail, self._clock()):
                 raise _LinkExpired
             started = time.perf_counter()
-            await self._smtp.send(self._envelope_sender, [mail.to], raw)
+            await self._smtp.send(self._envelope_sender, [recipient], raw)
             self._metrics.send_seconds.labels(mail.template).observe(time.perf_counter() - started)
 
     def _count(self, result: MailResult, event: Event, template: str) -> None:

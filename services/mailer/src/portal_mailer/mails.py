@@ -12,16 +12,22 @@ first went out without sending that one again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr
+from email.headerregistry import Address
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from portal_mailer.config import MailerSettings
-from portal_mailer.rendering import format_moment, format_validity, one_line, portal_url
+from portal_mailer.rendering import (
+    display_name,
+    format_moment,
+    format_validity,
+    one_line,
+    portal_url,
+)
+from portal_shared.email_address import InvalidAddress, smtp_form
 from portal_shared.events import (
     AccountExists,
     ContactRequested,
@@ -189,9 +195,10 @@ def _customer_released(event: Event, context: MailContext) -> list[PlannedMail]:
 def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
     """Support gets the request (answering reaches the customer), the sender a receipt.
 
-    The receipt repeats nothing the sender wrote but the name: the form accepts any
-    address, and a receipt quoting the message would let anyone send text of their
-    choosing from our domain.
+    The receipt repeats nothing the sender wrote, not even the name or the subject: the
+    form accepts any address, and anything of theirs in it would let anyone send text of
+    their choosing ("Ihr Konto wird gesperrt! …") from our domain to anyone. It names
+    the case number only.
     """
     payload = _payload(event, ContactRequested)
     reference = payload.contact_id.hex[:8].upper()
@@ -205,7 +212,6 @@ def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
         "reference": reference,
     }
     receipt = {
-        "name": payload.name,
         "reference": reference,
         **_support(context, replies_reach_support=True),
     }
@@ -221,17 +227,15 @@ def _support(context: MailContext, replies_reach_support: bool) -> dict[str, Any
     return {"support_email": context.support_email, "replies_reach_support": replies_reach_support}
 
 
-# Deliberately loose (the FAQ service validates addresses); it only keeps what cannot
-# be a header out of one.
-_HEADER_SAFE_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
-
-
 def _mailbox(name: str, address: str) -> str | None:
-    """'Name <address>' for a header; None when the address cannot be one (support still
-    gets the request, whose text shows the address as typed)."""
-    if not _HEADER_SAFE_ADDRESS.match(address):
+    """'Name <address>' (not yet encoded: `rendering` encodes headers, and neutralises
+    what is in the name); None when the address cannot be mailed (support still gets
+    the request, whose text shows the address as typed)."""
+    try:
+        ascii_address = smtp_form(address)
+    except InvalidAddress:
         return None
-    return formataddr((one_line(name, 100), address))
+    return str(Address(display_name=display_name(name), addr_spec=ascii_address))
 
 
 P = TypeVar("P", bound=Payload)

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from portal_shared.email_address import InvalidAddress, smtp_form
+
 if TYPE_CHECKING:
     from portal_mailer.mails import PlannedMail
 
@@ -117,6 +119,10 @@ def one_line(text: str, max_chars: int) -> str:
 # Quoted-printable keeps mostly-ASCII German text readable in the raw mail and 7-bit safe.
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
+# For names in address headers: one encoded word, as `email.utils.formataddr` makes them.
+_UTF8_HEADER = Charset("utf-8")
+_ENCODED_WORD = "=?"
+_ADDRESS_HEADERS = frozenset({"From", "To", "Reply-To"})
 # A fixed boundary saves a regex compilation per mail (Python's generator checks every
 # random boundary against the text). It cannot occur in the parts: "=_" is not valid
 # quoted-printable, so an encoded body never contains it.
@@ -129,7 +135,9 @@ def build_message(mail: RenderedMail, mail_from: str, now: datetime, event_id: U
     Built with the email package's compat32 API (`email.mime`): `EmailMessage` parses
     every header it is given, which took 1.6 ms a mail, more than half of the mailer's
     CPU time per mail (bench/mailer_throughput.py). What that parsing guarded against,
-    a line break smuggling in another header, is refused here instead.
+    a line break smuggling in another header, is refused here instead; and text that
+    mail programs would decode (an RFC 2047 encoded word, "=?…?=", typed by someone) is
+    itself encoded, so it reads back as typed and never as a line break.
     """
     message = MIMEMultipart("alternative", boundary=_BOUNDARY)
     headers = {
@@ -148,10 +156,17 @@ def build_message(mail: RenderedMail, mail_from: str, now: datetime, event_id: U
             continue
         if "\r" in value or "\n" in value:
             raise ValueError(f"line break in the {name} header")
-        message[name] = value if value.isascii() else Header(value, _UTF8)
+        # Address headers come encoded from `mailbox_header`; the others are text.
+        encode = name not in _ADDRESS_HEADERS and _needs_encoding(value)
+        message[name] = Header(value, _UTF8) if encode else value
     message.attach(MIMEText(mail.text, "plain", _UTF8))
     message.attach(MIMEText(mail.html, "html", _UTF8))
     return message
+
+
+def _needs_encoding(text: str) -> bool:
+    """Non-ASCII text, and text a decoder would take for an encoded word."""
+    return not text.isascii() or _ENCODED_WORD in text
 
 
 def serialize(message: Message) -> bytes:
@@ -164,11 +179,32 @@ def envelope_sender(mail_from: str) -> str:
 
 
 def mailbox_header(mailbox: str) -> str:
-    """'Name <address>' with a non-ASCII name encoded (RFC 2047), the address untouched."""
+    """'Name <address>' for a header: the address in its ASCII form (an internationalised
+    domain as punycode), the name on one line and RFC 2047-encoded when it is not ASCII
+    or could itself be read as an encoded word.
+
+    Raises InvalidAddress (a ValueError) for an address no header can carry, including
+    UnsupportedAddress for a local part that is not ASCII.
+    """
+    if "\r" in mailbox or "\n" in mailbox:
+        raise InvalidAddress("not a mail address")
     name, address = parseaddr(mailbox)
-    if not address or "\r" in mailbox or "\n" in mailbox:
-        raise ValueError("not a mail address")
-    return formataddr((name, address), charset="utf-8")
+    if not address:
+        raise InvalidAddress("not a mail address")
+    ascii_address = smtp_form(address)
+    name = display_name(name)
+    if not name:
+        return ascii_address
+    if _needs_encoding(name):
+        # One encoded word, whatever the name holds: decoders decode it once, so a
+        # typed "=?…?=" comes out as these characters, never as what they encode.
+        return f"{_UTF8_HEADER.header_encode(name)} <{ascii_address}>"
+    return formataddr((name, ascii_address))
+
+
+def display_name(name: str) -> str:
+    """A name made fit to stand before an address: one line, no control characters."""
+    return one_line("".join(c for c in name if c.isprintable() or c.isspace()), 100)
 
 
 def message_id(event_id: UUID, template: str, mail_from: str) -> str:

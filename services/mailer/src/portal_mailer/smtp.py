@@ -2,7 +2,10 @@
 
 Opening a connection (and TLS, and AUTH) costs more than sending a mail, so each
 connection is reused; one the server has dropped, or that failed, is reopened on its next
-use. Failures are sorted into two kinds the consumer acts on: the mail itself was refused
+use. A connection goes back to the pool only between transactions: after a refused mail
+it is reset (RSET), and if that fails, or the send was cut short, it is closed — the
+next mail on a session still inside a transaction would be refused ("503 nested MAIL
+command") and given up for nothing. Failures are sorted into two kinds the consumer acts on: the mail itself was refused
 (sending it again will not help) or the server is unreachable or busy (try again later).
 """
 
@@ -77,9 +80,26 @@ class SmtpConnection:
             error = classify(exc)
             if isinstance(error, TransientSmtpError):
                 self._client.close()
+            else:
+                await self._reset()
             raise error from exc
+        except BaseException:
+            # Cancelled (shutdown) in the middle of the dialogue: where it stands is unknown.
+            self._client.close()
+            raise
         finally:
             self._last_used = time.monotonic()
+
+    async def _reset(self) -> None:
+        """End whatever part of the transaction the server still holds (aiosmtplib resets
+        after a refusal, but not after an error of its own between MAIL and DATA, and it
+        ignores a failed RSET); close the connection if the server will not reset."""
+        if not self._client.is_connected:
+            return
+        try:
+            await self._client.rset()
+        except Exception:  # noqa: BLE001 - whatever failed, this session is not trusted
+            self._client.close()
 
     async def close(self) -> None:
         if self._client.is_connected:

@@ -1,27 +1,48 @@
-"""E-mail addresses: a pragmatic syntax check and the case-insensitive key."""
+"""E-mail addresses as auth uses them: accepted, stored and compared by the shared rules
+(`portal_shared.email_address`): internationalised domains yes, a local part that is
+not ASCII no (`email_not_supported`), one key per address however it is spelled."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-MAX_LENGTH = 254
-_ADDRESS = re.compile(r"^[^@\s\"(),:;<>\[\\\]]{1,64}@[^@\s\"(),:;<>\[\\\]_]+\.[^@\s\"(),:;<>\[\\\]_.]{2,}$")
+from portal_shared.email_address import (
+    MAX_LENGTH,
+    InvalidAddress,
+    UnsupportedAddress,
+    accept,
+    comparison_key,
+    parse,
+)
+
+__all__ = ["MAX_LENGTH", "InvalidAddress", "UnsupportedAddress", "clean", "is_valid", "key",
+           "normalise"]
 
 
 def clean(address: str) -> str:
     return unicodedata.normalize("NFC", address.strip())
 
 
+def normalise(address: str) -> str:
+    """The form auth stores and mails to (domain in lower-case Unicode); raises
+    InvalidAddress, or UnsupportedAddress for a local part that is not ASCII."""
+    return accept(address).normalized
+
+
 def is_valid(address: str) -> bool:
-    address = clean(address)
-    return len(address) <= MAX_LENGTH and _ADDRESS.match(address) is not None and ".." not in address
+    """Well-formed (including addresses `normalise` refuses as not supported)."""
+    try:
+        parse(address)
+    except InvalidAddress:
+        return False
+    return True
 
 
 def key(address: str) -> str:
-    """Addresses are compared case-insensitively as a whole (what customers expect).
+    """Addresses are compared case-insensitively as a whole (what customers expect), and
+    an internationalised domain in any spelling (Unicode or punycode) is one domain.
 
     `lower`, not `casefold`: case-folding maps ß to ss and would make different
     addresses (straße.de, strasse.de) one.
     """
-    return clean(address).lower()
+    return comparison_key(address)
