@@ -12,6 +12,7 @@ from portal_faq.cache import Rendered
 from portal_faq.domain.editors import bearer_token, may_edit
 from portal_faq.domain.etags import not_modified
 from portal_faq.domain.search import InvalidSearch, parse_search
+from portal_faq.openapi import openapi_document
 from portal_faq.problems import FAQ_CATEGORY_NOT_FOUND, FAQ_ENTRY_NOT_FOUND, FORBIDDEN
 from portal_faq.schemas import (
     CategoryBody,
@@ -47,6 +48,7 @@ SLUG = "{slug:[a-z0-9][a-z0-9-]{0,79}}"
 def setup(app: web.Application) -> None:
     router = app.router
     router.add_get(PREFIX, list_faq)
+    router.add_get(f"{PREFIX}/openapi.json", openapi)
     router.add_get(f"{PREFIX}/search", search)
     router.add_get(f"{PREFIX}/entries/{SLUG}", get_entry)
     router.add_post(f"{PREFIX}/entries", create_entry)
@@ -111,6 +113,12 @@ def _public(request: web.Request, rendered: Rendered) -> web.Response:
     if not_modified(request.headers.get("If-None-Match"), rendered.etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=rendered.body, content_type="application/json", headers=headers)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    response = web.json_response(openapi_document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 # --- editing (faq_editor only) -----------------------------------------------------

@@ -38,8 +38,7 @@ def create_app(settings: PortalSettings, clock: Clock = utc_now) -> web.Applicat
     app.on_response_prepare.append(edge.security_headers)
     rendering.setup(app)
     routes.setup(app)
-    add_health_routes(app, {"database": _check_database})
-    add_metrics(app)
+    add_health_routes(app, {"database": _check_database}, add_metrics(app))
     return app
 
 
