@@ -15,9 +15,10 @@ from portal_web.config import PortalSettings
 from tests.browser.conftest import PASSWORD, Stack, api_active_account, look, new_page, screenshot
 
 PUBLIC_PAGES = [
-    "/", "/registrieren", "/registrieren/bestaetigen", "/aktivieren?token=abc", "/login",
+    "/", "/registrieren", "/registrieren/bestaetigen", "/registrieren/erneut-senden",
+    "/registrieren/erneut-senden/gesendet", "/aktivieren?token=abc", "/login",
     "/passwort-vergessen", "/passwort-vergessen/gesendet", "/passwort-zuruecksetzen?token=abc",
-    "/passwort-zuruecksetzen/fertig", "/faq", "/faq/passwort-anforderungen", "/faq/suche?q=Passwort",
+    "/passwort-zuruecksetzen/fertig", "/email-bestaetigen?token=abc", "/faq", "/faq/passwort-anforderungen", "/faq/suche?q=Passwort",
     "/faq/suche?q=Quittengelee", "/kontakt", "/kontakt/gesendet", "/impressum", "/datenschutz",
     "/nutzungsbedingungen", "/auf-wiedersehen", "/gibt-es-nicht",
 ]

@@ -181,10 +181,16 @@ async def test_expired_and_used_activation_links(page: Page, stack: Stack) -> No
     await page.get_by_role("button", name="Konto aktivieren").click()
     await page.goto(fresh)  # the same link a second time
     await page.get_by_role("button", name="Konto aktivieren").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist bereits aktiviert")
+    await look(page, "activate-used")
+    await expect(page.get_by_role("main").get_by_role("link", name="Jetzt einloggen")).to_be_visible()
+
+    await page.goto("/aktivieren?token=" + "A" * 43)  # a link that never was
+    await page.get_by_role("button", name="Konto aktivieren").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Der Link ist ungültig oder wurde bereits verwendet"
     )
-    await look(page, "activate-used")
+    await look(page, "activate-invalid")
     await expect(page.get_by_role("main").get_by_role("link", name="Einloggen")).to_be_visible()
 
 

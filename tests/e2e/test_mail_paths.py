@@ -149,3 +149,29 @@ async def test_logging_in_to_a_pending_account_mails_a_fresh_activation_link(
         old, fresh = token_in(first.links[0], "/aktivieren"), token_in(reminder.links[0], "/aktivieren")
         assert (await auth.post("/api/v1/auth/activate", json={"token": old})).status == 400
         assert (await auth.post("/api/v1/auth/activate", json={"token": fresh})).status == 200
+
+
+async def test_changing_the_address_mails_a_link_to_the_new_one_and_a_notice_to_the_old_one(
+    database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, mailer: TestClient, tmp_path: Path
+) -> None:
+    await import_customers(database_url, tmp_path)
+    async with running(create_auth_app(auth_settings(database_url, amqp_names, tmp_path))) as auth:
+        await activated(auth, smtp_sink, "max@example.de")
+        login = await auth.post("/api/v1/auth/login", json={"email": "max@example.de", "password": PASSWORD})
+        bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+        asked = await auth.post("/api/v1/auth/me/email", json={"new_email": "max.neu@example.de", "password": PASSWORD},
+                                headers=bearer)
+        assert asked.status == 202
+
+        link_mail = await smtp_sink.wait_for_mail_to("max.neu@example.de", timeout=15)
+        assert "E-Mail-Adresse" in link_mail.subject
+        token = token_in(next(link for link in link_mail.links if "email-bestaetigen" in link), "/email-bestaetigen")
+        confirmed = await auth.post("/api/v1/auth/me/email/confirm", json={"token": token})
+        assert confirmed.status == 200
+
+        notice = await smtp_sink.wait_for_mail_to("max@example.de", count=2, timeout=15)
+        assert "token=" not in notice.text
+        assert "max.neu@example.de" in notice.text
+        assert notice.message["Reply-To"] is not None
+        again = await auth.post("/api/v1/auth/login", json={"email": "max.neu@example.de", "password": PASSWORD})
+        assert again.status == 200

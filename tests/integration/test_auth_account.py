@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import threading
+import time
 
 import jwt
 import pytest
 
+from portal_auth.domain import password_strength
 from tests.integration.conftest import GOOD_PASSWORD, Portal, registration
-from tests.support import console_script, run_command
+from tests.support import console_script, eventually, run_command
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +109,35 @@ async def test_the_check_endpoint_is_rate_limited(portal: Portal) -> None:
     ]
     assert statuses[:120] == [200] * 120
     assert statuses[120] == 429
+
+
+async def test_a_password_check_does_not_hold_up_other_requests(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strength estimate (zxcvbn, 18–70 ms of pure Python per check) runs beside
+    the event loop: here it is made to take until /healthz has been answered."""
+    computing, released = threading.Event(), threading.Event()
+    threads: list[threading.Thread] = []
+
+    def estimate(password: str, user_inputs: list[str] | None = None) -> dict:
+        threads.append(threading.current_thread())
+        computing.set()
+        if not released.wait(timeout=5):  # on the loop, nothing could release it
+            raise AssertionError("the check held the event loop")
+        return {"score": 4}
+
+    monkeypatch.setattr(password_strength, "zxcvbn", estimate)
+    check = asyncio.ensure_future(portal.post("password/check", {"password": "Kx#4-mUtz9-Lapo!Wq"}))
+
+    async def is_computing() -> bool:
+        return computing.is_set()
+
+    await eventually(is_computing)
+    started = time.perf_counter()
+    health = await portal.client.get("/healthz")
+    latency = time.perf_counter() - started
+    released.set()
+    response = await check
+    assert threads and threads[0] is not threading.main_thread(), "estimated on the event loop"
+    assert health.status == 200 and latency < 1.0, latency
+    assert (response.status, (await response.json())["strength"]) == (200, 4)

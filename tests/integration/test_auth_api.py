@@ -139,13 +139,17 @@ async def test_activation_then_login_then_me(auth_client: TestClient, database_u
     assert profile["created_at"]
 
 
-async def test_a_used_or_unknown_token_is_invalid(auth_client: TestClient, database_url: str) -> None:
+async def test_an_unknown_token_is_invalid_and_a_used_one_already_activated(
+    auth_client: TestClient, database_url: str
+) -> None:
     token = await _register_and_token(auth_client, database_url)
     assert (await auth_client.post("/api/v1/auth/activate", json={"token": token})).status == 200
-    for candidate in (token, "x" * 43, "short"):
+    for candidate in ("x" * 43, "short"):
         response = await auth_client.post("/api/v1/auth/activate", json={"token": candidate})
         assert response.status == 400
         assert (await response.json())["code"] == "token_invalid"
+    used = await auth_client.post("/api/v1/auth/activate", json={"token": token})
+    assert (used.status, (await used.json())["code"]) == (409, "already_activated")
 
 
 async def test_login_before_activation_looks_like_a_wrong_password(

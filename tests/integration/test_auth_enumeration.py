@@ -14,7 +14,7 @@ from aiohttp import ClientResponse
 from portal_auth.app import create_app
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
-from tests.integration.conftest import FakeClock, Portal, registration
+from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal, registration
 from tests.support import running
 
 pytestmark = pytest.mark.integration
@@ -159,3 +159,39 @@ async def test_a_wrong_registration_code_looks_like_a_wrong_last_name(
     assert code_answers == name_answers
     assert code_answers[0][1]["code"] == "customer_mismatch"
     assert_same_time(code_time, name_time)
+
+
+async def test_resending_the_activation_mail_looks_the_same_for_pending_and_unknown_addresses(
+    portal: Portal, clock: FakeClock
+) -> None:
+    await portal.register()  # max@example.de is pending
+
+    async def pending(i: int) -> ClientResponse:
+        return await portal.post("register/resend", {"email": "max@example.de"}, headers=from_ip(i, 0))
+
+    async def unknown(i: int) -> ClientResponse:
+        return await portal.post("register/resend", {"email": f"x{i}@example.de"}, headers=from_ip(i, 1))
+
+    pending_answers, unknown_answers, pending_time, unknown_time = await compare(pending, unknown, clock)
+    assert pending_answers == unknown_answers == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(pending_time, unknown_time)
+    assert len(await portal.events("registration-created")) == 1 + SAMPLES
+
+
+async def test_changing_to_a_taken_address_looks_like_changing_to_a_free_one(portal: Portal, clock: FakeClock) -> None:
+    await portal.active_account(customer_number="10002", last_name="Müller", email="erika@example.de")
+    await portal.active_account()
+    answers: tuple[list, list] = ([], [])
+    durations: tuple[list[float], list[float]] = ([], [])
+    for i in range(SAMPLES):
+        for kind, address in enumerate(("erika@example.de", f"frei{i}@example.de")):
+            clock.advance(minutes=16)  # past the per-account limit's window share
+            token = (await portal.login())["access_token"]  # not timed
+            started = time.perf_counter()
+            response = await portal.post("me/email", {"new_email": address, "password": GOOD_PASSWORD},
+                                         token=token, headers=from_ip(i, kind))
+            durations[kind].append(time.perf_counter() - started)
+            answers[kind].append((response.status, await response.json()))
+    assert answers[0] == answers[1] == [(202, {"status": "accepted"})] * SAMPLES
+    assert_same_time(statistics.median(durations[0]), statistics.median(durations[1]))
+    assert len(await portal.events("email-change-requested")) == SAMPLES

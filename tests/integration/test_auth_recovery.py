@@ -133,3 +133,32 @@ async def test_none_of_the_last_five_passwords_may_come_back(portal: Portal) -> 
     assert (await portal.post("me/password", {"current_password": history[-1], "new_password": sixth}, token=token)).status == 204
     # Now the first one has dropped out of the last five.
     assert (await portal.post("me/password", {"current_password": sixth, "new_password": GOOD_PASSWORD}, token=token)).status == 204
+
+
+async def test_a_password_change_voids_outstanding_reset_links(portal: Portal) -> None:
+    await portal.active_account()
+    token = (await portal.login())["access_token"]
+    await portal.post("password/forgot", {"customer_number": "10001", "email": "max@example.de"})
+    link = await reset_token(portal)
+    changed = await portal.post(
+        "me/password", {"current_password": GOOD_PASSWORD, "new_password": NEW}, token=token
+    )
+    assert changed.status == 204
+    # Whoever had the mail (or a copy of it) can no longer undo the change with it.
+    late = await portal.post("password/reset", {"token": link, "password": "Dritte!Zeit9Ort"})
+    assert (late.status, (await late.json())["code"]) == (400, "token_invalid")
+    await portal.login(password=NEW)
+
+
+async def test_a_reset_voids_the_other_outstanding_reset_links(portal: Portal) -> None:
+    await portal.active_account()
+    await portal.post("password/forgot", {"customer_number": "10001", "email": "max@example.de"})
+    token = await reset_token(portal)
+    # A second link made by hand beside the mailed one (a newer request would void it).
+    await portal.sql(
+        "INSERT INTO auth.reset_tokens (token_hash, account_id, created_at, expires_at)"
+        " SELECT sha256(convert_to('B' || repeat('b', 42), 'UTF8')), account_id, created_at, expires_at FROM auth.reset_tokens"
+    )
+    assert (await portal.post("password/reset", {"token": token, "password": NEW})).status == 200
+    other = await portal.post("password/reset", {"token": "B" + "b" * 42, "password": "Dritte!Zeit9Ort"})
+    assert other.status == 400

@@ -94,10 +94,28 @@ async def test_consent_versions_are_stored_with_the_time(portal: Portal, clock: 
     assert row["consented_at"] == clock.now.replace(microsecond=row["consented_at"].microsecond)
 
 
-async def test_an_activation_link_is_single_use(portal: Portal) -> None:
+async def test_a_used_activation_link_says_the_account_is_already_active(portal: Portal, clock: FakeClock) -> None:
     token = await portal.register()
     assert (await portal.post("activate", {"token": token})).status == 200
-    assert (await portal.post("activate", {"token": token})).status == 400
+    again = await portal.post("activate", {"token": token})
+    body = await again.json()
+    assert (again.status, body["code"]) == (409, "already_activated")
+    assert body["detail"] == "Ihr Benutzerkonto ist bereits aktiviert. Bitte loggen Sie sich ein."
+    english = await portal.post("activate", {"token": token}, headers={"Accept-Language": "en"})
+    assert (await english.json())["detail"] == "Your account is already activated. Please log in."
+    clock.advance(hours=25)  # also once the link would have expired
+    assert (await portal.post("activate", {"token": token})).status == 409
+    [row] = await portal.sql("SELECT count(*) AS n FROM auth.audit_log WHERE action = 'account_activated'")
+    assert row["n"] == 1  # nothing happened the second time
+
+
+async def test_an_unknown_or_replaced_link_is_still_invalid(portal: Portal) -> None:
+    first = await portal.register()
+    await portal.register()  # the same address again: replaces the first registration
+    replaced = await portal.post("activate", {"token": first})
+    assert (replaced.status, (await replaced.json())["code"]) == (400, "token_invalid")
+    unknown = await portal.post("activate", {"token": "A" * 43})
+    assert (unknown.status, (await unknown.json())["code"]) == (400, "token_invalid")
 
 
 async def test_tokens_are_stored_only_as_hashes(portal: Portal) -> None:

@@ -98,7 +98,8 @@ async def test_logout_ends_the_session(portal: Portal) -> None:
     tokens = await portal.login()
     other = await portal.login()
     session = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert (await portal.client.get("/api/v1/auth/session", headers=session)).status == 204
+    open_session = await portal.client.get("/api/v1/auth/session", headers=session)
+    assert (open_session.status, await open_session.json()) == (200, {"roles": []})
     assert (await portal.post("logout", token=tokens["access_token"])).status == 204
     assert await portal.me(tokens["access_token"]) == 401
     assert (await portal.client.get("/api/v1/auth/session", headers=session)).status == 401
@@ -159,3 +160,42 @@ async def test_a_burst_of_parallel_guesses_runs_into_the_challenge(portal: Porta
     statuses = sorted(r.status for r in responses)
     assert statuses.count(401) == 5
     assert statuses.count(428) == 15  # was 429: locked; now: each needs a solved challenge
+
+
+async def test_refreshing_never_keeps_a_session_past_its_maximum_age(portal: Portal, clock: FakeClock) -> None:
+    await portal.active_account()
+    tokens = await portal.login()
+    for _ in range(3):  # day 29, 58, 87: each refresh would extend by 30 days
+        clock.advance(days=29)
+        response = await portal.post("refresh", {"refresh_token": tokens["refresh_token"]})
+        assert response.status == 200
+        tokens = await response.json()
+    clock.advance(days=2, hours=23, minutes=50)  # 10 minutes before day 90
+    response = await portal.post("refresh", {"refresh_token": tokens["refresh_token"]})
+    assert response.status == 200
+    tokens = await response.json()
+    assert await portal.me(tokens["access_token"]) == 200
+
+    clock.advance(minutes=10)  # 90 days after the login, whatever the refreshes
+    assert await portal.me(tokens["access_token"]) == 401  # although the token has 5 minutes left
+    ended = await portal.post("refresh", {"refresh_token": tokens["refresh_token"]})
+    assert (ended.status, (await ended.json())["code"]) == (401, "refresh_token_invalid")
+    session = await portal.client.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert session.status == 401
+    await portal.login()  # a new login starts a new session
+
+
+async def test_the_maximum_age_is_configurable(
+    portal: Portal, auth_settings: AuthSettings, passwords: Passwords, clock: FakeClock
+) -> None:
+    await portal.active_account()
+    short = auth_settings.model_copy(update={"session_max_age_days": 1})
+    async with running(create_app(short, clock=clock, passwords=passwords)) as auth:
+        login = await auth.post("/api/v1/auth/login", json={"email": "max@example.de", "password": GOOD_PASSWORD})
+        tokens = await login.json()
+        clock.advance(hours=23)
+        refreshed = await auth.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status == 200
+        clock.advance(hours=1)
+        again = await auth.post("/api/v1/auth/refresh", json={"refresh_token": (await refreshed.json())["refresh_token"]})
+        assert again.status == 401

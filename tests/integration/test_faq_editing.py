@@ -48,6 +48,10 @@ class FakeAuth:
     published: list[SigningKey]
     requests: int = 0
     ended_sessions: set[str] = field(default_factory=set)
+    # Roles the account holds now, by session id; without an entry, those of the token.
+    roles_now: dict[str, list[str]] = field(default_factory=dict)
+    # Answer as auth did before /session returned roles (204, no body).
+    answers_without_roles: bool = False
 
     async def jwks(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -55,8 +59,12 @@ class FakeAuth:
 
     async def session(self, request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        sid = jwt.decode(token, options={"verify_signature": False})["sid"]
-        return web.Response(status=401 if sid in self.ended_sessions else 204)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        if claims["sid"] in self.ended_sessions:
+            return web.Response(status=401)
+        if self.answers_without_roles:
+            return web.Response(status=204)
+        return web.json_response({"roles": self.roles_now.get(claims["sid"], claims["roles"])})
 
     def token(
         self,
@@ -528,3 +536,39 @@ async def test_a_token_whose_session_ended_may_no_longer_edit(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status == 401
+
+
+def session_of(token: str) -> str:
+    return jwt.decode(token, options={"verify_signature": False})["sid"]
+
+
+async def test_a_role_revoked_after_the_token_was_issued_ends_editing_at_once(
+    client: TestClient, fake: FakeAuth
+) -> None:
+    token = fake.token()  # still says faq_editor for the next 15 minutes
+    category = {"slug": "neu", "title": "Neu", "position": 99}
+    assert (await client.post(CATEGORIES, json=category, headers=bearer(token))).status == 201
+    fake.roles_now[session_of(token)] = []
+    response = await client.delete(f"{CATEGORIES}/neu", headers=bearer(token))
+    assert (response.status, (await response.json())["code"]) == (403, "forbidden")
+
+
+async def test_an_auth_that_answers_without_roles_leaves_the_decision_to_the_token(
+    client: TestClient, fake: FakeAuth
+) -> None:
+    """While auth is being upgraded (204 without a body), editing works as before."""
+    fake.answers_without_roles = True
+    category = {"slug": "neu", "title": "Neu", "position": 99}
+    assert (await client.post(CATEGORIES, json=category, headers=bearer(fake.token()))).status == 201
+    customer = bearer(fake.token(roles=[]))
+    assert (await client.delete(f"{CATEGORIES}/neu", headers=customer)).status == 403
+
+
+async def test_an_unreadable_session_answer_is_503_not_an_edit(
+    client: TestClient, fake: FakeAuth
+) -> None:
+    token = fake.token()
+    fake.roles_now[session_of(token)] = "faq_editor"  # type: ignore[assignment]  # not a list
+    response = await client.post(CATEGORIES, json={"slug": "neu", "title": "Neu", "position": 99},
+                                 headers=bearer(token))
+    assert response.status == 503

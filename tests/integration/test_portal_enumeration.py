@@ -90,3 +90,18 @@ async def test_login_page_is_the_same_for_an_unknown_address_and_a_wrong_passwor
     pages = {without(body, "max@example.de", "ghost@example.de") for _, _, body in wrong_answers + unknown_answers}
     assert len(pages) == 1  # the same page but for the address typed in
     assert_same_time(wrong_time, unknown_time)
+
+
+async def test_resend_page_is_the_same_for_a_pending_and_an_unknown_address(stack: Stack) -> None:
+    async with aiohttp.ClientSession(stack.auth_url) as http:
+        body = {"last_name": "Mustermann", "customer_number": "10001", "email": "max@example.de",
+                "password": PASSWORD, "accept_terms": True, "accept_privacy": True}
+        async with http.post("/api/v1/auth/register", json=body) as response:
+            assert response.status == 202
+    pending = poster(stack, "/registrieren/erneut-senden", lambda n: {"email": "max@example.de"})
+    unknown = poster(stack, "/registrieren/erneut-senden", lambda n: {"email": f"x{n}@example.de"})
+    pending_answers, unknown_answers, pending_time, unknown_time = await compare(
+        stack, "/registrieren/erneut-senden", pending, unknown)
+    assert {(s, loc) for s, loc, _ in pending_answers + unknown_answers} == {
+        (303, "/registrieren/erneut-senden/gesendet")}
+    assert_same_time(pending_time, unknown_time)

@@ -14,6 +14,8 @@ from portal_shared.events import (
     ActivationReminder,
     ContactRequested,
     CustomerReleased,
+    EmailChanged,
+    EmailChangeRequested,
     Envelope,
     MalformedEvent,
     PasswordChanged,
@@ -70,6 +72,10 @@ def test_envelope_fields_are_pinned() -> None:
          ["account_id", "customer_number", "email", "last_name", "locale", "state"]),
         (CustomerReleased, "customer-released", 1, "auth.customer-released",
          ["account_id", "customer_number", "email", "last_name", "locale", "status"]),
+        (EmailChangeRequested, "email-change-requested", 1, "auth.email-change-requested",
+         ["account_id", "email", "last_name", "locale", "confirm_token", "expires_at"]),
+        (EmailChanged, "email-changed", 1, "auth.email-changed",
+         ["account_id", "email", "new_email", "last_name", "locale", "changed_at"]),
     ],
 )
 def test_payload_shapes_are_pinned(model, event_type, version, routing_key, fields) -> None:  # type: ignore[no-untyped-def]
@@ -83,6 +89,7 @@ def test_registered_payloads_are_exactly_the_known_events() -> None:
         ("password-changed", 1), ("contact-requested", 1), ("activation-reminder", 1),
         ("suspicious-logins", 1),
         ("registration-refused", 1), ("registration-contested", 1), ("customer-released", 1),
+        ("email-change-requested", 1), ("email-changed", 1),
     }
 
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from pydantic import ValidationError
 
-from portal_faq.access import parse_jwks
+from portal_faq.access import KeysUnavailable, parse_jwks, parse_roles
 from portal_faq.cache import Rendered, ResponseCache
 from portal_faq.domain.contact import (
     contact_limit,
@@ -194,6 +194,17 @@ def test_the_key_set_keeps_ed25519_signing_keys_by_id() -> None:
 @pytest.mark.parametrize("document", [None, [], {}, {"keys": "x"}, {"keys": [jwk("a", x="!!")]}])
 def test_a_broken_key_set_gives_no_keys(document: object) -> None:
     assert parse_jwks(document) == {}
+
+
+def test_the_session_answer_gives_the_current_roles() -> None:
+    assert parse_roles({"roles": ["faq_editor"]}) == frozenset({"faq_editor"})
+    assert parse_roles({"roles": []}) == frozenset()
+
+
+@pytest.mark.parametrize("body", [None, [], {}, {"roles": "faq_editor"}, {"roles": [1]}])
+def test_a_session_answer_without_a_list_of_roles_is_refused(body: object) -> None:
+    with pytest.raises(KeysUnavailable):
+        parse_roles(body)
 
 
 def test_entries_need_a_whole_translation_or_none() -> None:

@@ -117,7 +117,7 @@ def test_each_service_runs_with_probes_on_its_port(name: str) -> None:
     settings, port_field, program = SERVICES[name]
     spec = container(name)
     assert spec["command"] == [program, "serve"]
-    assert spec["image"] == image_of(program)
+    assert spec["image"].partition(":")[0] == image_of(program)
     port = settings.model_fields[port_field].default
     assert spec["ports"][0]["containerPort"] == port
     assert {"name": port_field.upper(), "value": str(port)} in spec["env"]
@@ -134,14 +134,104 @@ def test_the_cluster_configuration_is_accepted_by_each_service(name: str, monkey
     assert settings.bind_host == "0.0.0.0"
 
 
+def image_user() -> tuple[int, int]:
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    uid, _, gid = users[-1].partition(":")
+    return int(uid), int(gid or uid)
+
+
+def all_containers(pod: dict) -> list[dict]:
+    return pod.get("initContainers", []) + pod["containers"]
+
+
+def pod_of(name: str) -> dict:
+    return of_kind("Deployment")[name]["spec"]["template"]["spec"]
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def millicores(quantity: str) -> float:
+    return float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
+
+
 @pytest.mark.parametrize("name", SERVICES)
-def test_each_service_runs_unprivileged_within_limits(name: str) -> None:
-    pod = of_kind("Deployment")[name]["spec"]["template"]["spec"]
-    spec = container(name)
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert spec["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True}
-    assert {"cpu", "memory"} <= set(spec["resources"]["requests"])
-    assert "memory" in spec["resources"]["limits"]
+def test_each_pod_meets_the_restricted_pod_security_standard(name: str) -> None:
+    # The namespace enforces "restricted"; the kubelet can verify runAsNonRoot only with a
+    # numeric user, and runAsUser/runAsGroup are the image's own USER.
+    assert of_kind("Namespace")["kundenportal"]["metadata"]["labels"][
+        "pod-security.kubernetes.io/enforce"] == "restricted"
+    pod = pod_of(name)
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True, "runAsUser": image_user()[0], "runAsGroup": image_user()[1],
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["automountServiceAccountToken"] is False
+    for spec in all_containers(pod):
+        assert spec["securityContext"] == {
+            "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }, spec["name"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_root_filesystem_is_read_only_with_tmp_as_the_one_writable_path(name: str) -> None:
+    pod = pod_of(name)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for spec in all_containers(pod):
+        mounts = {m["mountPath"]: m["name"] for m in spec.get("volumeMounts", [])}
+        assert mounts == {"/tmp": "tmp"}, spec["name"]
+    assert "sizeLimit" in volumes["tmp"]["emptyDir"]
+    # The only file a service writes itself is auth's development key, and only without
+    # JWT_PRIVATE_KEY; in the cluster that comes from the Secret (auth takes all of it).
+    assert takes_the_whole_secret(container("auth"))
+    assert "JWT_PRIVATE_KEY" in (FOLDER / "config.yaml").read_text(encoding="utf-8")  # the Secret's recipe
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_links_are_off_so_no_variable_named_like_a_setting_appears(name: str) -> None:
+    # With links on, every pod gets AUTH_PORT=tcp://…, FAQ_PORT=tcp://… for the Services
+    # `auth`, `faq`, …: the names of port settings, with values no service accepts.
+    assert pod_of(name)["enableServiceLinks"] is False
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_container_has_requests_within_limits(name: str) -> None:
+    for spec in all_containers(pod_of(name)):
+        requests, limits = spec["resources"]["requests"], spec["resources"]["limits"]
+        assert set(requests) == set(limits) == {"cpu", "memory"}, spec["name"]
+        assert mebibytes(requests["memory"]) <= mebibytes(limits["memory"])
+        assert millicores(requests["cpu"]) <= millicores(limits["cpu"])
+
+
+# Peak RSS under load, measured with bench/footprint.py (README, "Kubernetes"): requests
+# reserve it, limits leave half as much again on top.
+PEAK_MIB = {"auth": 128, "faq": 82, "mailer": 62, "portal": 62}
+MIGRATE_PEAK_MIB = 80
+ARGON2_MIB_PER_THREAD = 19
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_memory_requests_and_limits_cover_the_measured_rss(name: str) -> None:
+    peak = PEAK_MIB[name]
+    resources = container(name)["resources"]
+    assert mebibytes(resources["requests"]["memory"]) >= peak
+    assert mebibytes(resources["limits"]["memory"]) >= 1.5 * peak
+    [migrate] = pod_of(name)["initContainers"]
+    assert mebibytes(migrate["resources"]["limits"]["memory"]) >= 1.5 * MIGRATE_PEAK_MIB
+
+
+def test_the_argon2_pool_is_bounded_so_auth_fits_its_memory_limit() -> None:
+    # Unset, auth hashes on one thread per CPU the container sees: the node's, not its limit.
+    threads = {e["name"]: e["value"] for e in container("auth")["env"] if "value" in e}["PASSWORD_HASH_THREADS"]
+    peak = PEAK_MIB["auth"]  # measured with 2 threads
+    extra_threads = int(threads) - 2
+    limit = mebibytes(container("auth")["resources"]["limits"]["memory"])
+    assert peak + extra_threads * ARGON2_MIB_PER_THREAD <= limit / 1.5
+    assert millicores(container("auth")["resources"]["limits"]["cpu"]) >= 1000 * int(threads)
 
 
 def test_the_image_user_is_numeric_so_run_as_non_root_can_be_verified() -> None:
@@ -159,29 +249,44 @@ def test_each_service_reads_its_database_url_from_the_secret(name: str) -> None:
 
 
 def test_the_portal_gets_only_its_database_url_from_the_secret() -> None:
-    job = of_kind("Job")["portal-migrate"]["spec"]["template"]["spec"]["containers"]
-    [migrate] = [c for c in job if c["command"][0] == "portal-web"]
+    [migrate] = pod_of("portal")["initContainers"]
     for spec in (container("portal"), migrate):
         assert not takes_the_whole_secret(spec)
         assert secret_variables(spec) == {"PORTAL_DATABASE_URL"}
 
 
-def test_migrations_run_for_every_service_before_release() -> None:
-    job = of_kind("Job")["portal-migrate"]
-    containers = job["spec"]["template"]["spec"]["containers"]
-    assert sorted(c["command"] for c in containers) == sorted([program, "migrate"] for _, _, program in SERVICES.values())
-    for spec in containers:
-        assert spec["image"] == image_of(spec["command"][0])
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_pod_migrates_its_schema_before_it_serves(name: str) -> None:
+    # An init container, so a release is one `kubectl apply -k`: no Job (whose template
+    # is immutable and blocks the next release) and nothing run by hand. `migrate` takes
+    # an advisory lock, so pods starting together wait for each other.
+    _, _, program = SERVICES[name]
+    pod = pod_of(name)
+    [migrate] = pod["initContainers"]
+    serve = container(name)
+    assert migrate["command"] == [program, "migrate"]
+    assert migrate["image"] == serve["image"]
+    # The same configuration as the service (its own database URL included), less the port.
+    assert migrate["envFrom"] == serve["envFrom"]
+    assert secret_variables(migrate) == secret_variables(serve)
+    assert of_kind("Job") == {}
+    # A new pod must have migrated and be ready before an old one goes.
+    strategy = of_kind("Deployment")[name]["spec"]["strategy"]
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_migrations_take_an_advisory_lock() -> None:
+    source = (ROOT / "shared" / "src" / "portal_shared" / "migrations.py").read_text(encoding="utf-8")
+    assert "pg_advisory_lock" in source
 
 
 def test_every_image_is_pinned_by_the_kustomization() -> None:
     kustomization = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())
     pinned = {image["name"] for image in kustomization["images"]}
     used = {
-        c["image"]
-        for kind in ("Deployment", "Job")
-        for workload in of_kind(kind).values()
-        for c in workload["spec"]["template"]["spec"]["containers"]
+        c["image"].partition(":")[0]
+        for workload in of_kind("Deployment").values()
+        for c in all_containers(workload["spec"]["template"]["spec"])
     }
     assert used <= pinned
     assert image_of("portal-web") in used
@@ -191,6 +296,146 @@ def test_mail_delivery_scales_on_its_own() -> None:
     autoscaler = of_kind("HorizontalPodAutoscaler")["mailer"]
     assert autoscaler["spec"]["scaleTargetRef"]["name"] == "mailer"
     assert autoscaler["spec"]["minReplicas"] >= 2
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_disruptions_take_one_pod_at_a_time(name: str) -> None:
+    # maxUnavailable, not minAvailable: with a single replica (KEDA's minimum for the
+    # mailer) minAvailable 1 would block every node drain for good.
+    budget = of_kind("PodDisruptionBudget")[name]["spec"]
+    assert budget == {"maxUnavailable": 1, "selector": of_kind("Deployment")[name]["spec"]["selector"]}
+
+
+# --- NetworkPolicies ---------------------------------------------------------------------
+
+INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def policies_for(name: str) -> list[dict]:
+    labels = of_kind("Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+    return [
+        p["spec"] for p in of_kind("NetworkPolicy").values()
+        if p["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+    ]
+
+
+def allowed_sources(name: str) -> dict[str, set[int]]:
+    """'ns:<name>' or 'pod:<app>' -> the ports it may connect to."""
+    sources: dict[str, set[int]] = {}
+    for policy in policies_for(name):
+        for rule in policy.get("ingress", []):
+            ports = {p["port"] for p in rule["ports"]}
+            for peer in rule["from"]:
+                if "namespaceSelector" in peer:
+                    key = "ns:" + peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                else:
+                    key = "pod:" + peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                sources.setdefault(key, set()).update(ports)
+    return sources
+
+
+def test_everything_not_allowed_is_denied() -> None:
+    deny = of_kind("NetworkPolicy")["default-deny-ingress"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "callers"),
+    [
+        ("portal", {"ns:ingress-nginx", "ns:monitoring"}),
+        ("auth", {"ns:ingress-nginx", "ns:monitoring", "pod:portal", "pod:faq"}),
+        ("faq", {"ns:ingress-nginx", "ns:monitoring", "pod:portal"}),
+        ("mailer", {"ns:monitoring"}),
+    ],
+)
+def test_each_service_is_reachable_only_by_its_callers_on_its_port(name: str, callers: set[str]) -> None:
+    settings, port_field, _ = SERVICES[name]
+    port = settings.model_fields[port_field].default
+    sources = allowed_sources(name)
+    assert set(sources) == callers
+    assert all(ports == {port} for ports in sources.values())
+
+
+def test_the_ingress_controller_reaches_exactly_the_services_the_ingress_routes_to() -> None:
+    [rule] = of_kind("Ingress")["kundenportal"]["spec"]["rules"]
+    routed = {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} & set(SERVICES)
+    reachable = {name for name in SERVICES if "ns:ingress-nginx" in allowed_sources(name)}
+    assert reachable == routed == {"portal", "auth", "faq"}
+
+
+def test_every_pod_is_covered_by_a_policy_of_its_own() -> None:
+    for name in SERVICES:
+        assert any(p["podSelector"] for p in policies_for(name)), name
+
+
+def test_the_mailer_reaches_only_dns_database_broker_and_smtp() -> None:
+    [policy] = [p for p in policies_for("mailer") if "Egress" in p["policyTypes"]]
+    allowed = {(p.get("protocol", "TCP"), p["port"]) for rule in policy["egress"] for p in rule["ports"]}
+    database = urlsplit(MailerSettings.model_fields["mailer_database_url"].default).port
+    broker = urlsplit(MailerSettings.model_fields["amqp_url"].default).port
+    assert allowed == {
+        ("UDP", 53), ("TCP", 53),
+        ("TCP", database), ("TCP", broker), ("TCP", 5671),  # AMQP over TLS
+        ("TCP", int(config()["SMTP_PORT"])),
+    }
+    # Only the mailer's egress is restricted; the others' databases and brokers are
+    # wherever the platform runs them.
+    for name in ("auth", "faq", "portal"):
+        assert all("Egress" not in p["policyTypes"] for p in policies_for(name)), name
+
+
+# --- KEDA (deploy/kubernetes-keda) -------------------------------------------------------
+
+KEDA_FOLDER = ROOT / "deploy" / "kubernetes-keda"
+
+
+def keda_documents() -> dict[tuple[str, str], dict]:
+    kustomization = yaml.safe_load((KEDA_FOLDER / "kustomization.yaml").read_text())
+    docs = {}
+    for resource in kustomization["resources"]:
+        if (KEDA_FOLDER / resource).is_file():
+            for d in yaml.safe_load_all((KEDA_FOLDER / resource).read_text()):
+                docs[(d["kind"], d["metadata"]["name"])] = d
+    return docs
+
+
+def test_keda_scales_the_mailer_on_its_queue_with_unacknowledged_messages() -> None:
+    overlay = yaml.safe_load((KEDA_FOLDER / "kustomization.yaml").read_text())
+    assert "../kubernetes" in overlay["resources"]
+    scaled = keda_documents()[("ScaledObject", "mailer")]["spec"]
+    assert scaled["scaleTargetRef"]["name"] == "mailer" and "mailer" in of_kind("Deployment")
+    assert scaled["minReplicaCount"] == 1
+    [trigger] = scaled["triggers"]
+    metadata = trigger["metadata"]
+    assert trigger["type"] == "rabbitmq"
+    # The management API counts ready + unacknowledged; AMQP would see only ready ones.
+    assert metadata["protocol"] == "http"
+    assert metadata["mode"] == "QueueLength"
+    assert metadata["excludeUnacknowledged"] == "false"
+    assert metadata["queueName"] == MailerSettings.model_fields["mailer_queue"].default
+    assert "host" not in metadata  # credentials only through the TriggerAuthentication
+    # A replica holds MAILER_CONCURRENCY messages unacknowledged; the target must be above
+    # that, or idle replicas alone would keep the count at the target.
+    assert int(metadata["value"]) > int(config()["MAILER_CONCURRENCY"])
+
+
+def test_keda_takes_the_management_credentials_from_a_secret_the_pods_do_not_see() -> None:
+    scaled = keda_documents()[("ScaledObject", "mailer")]["spec"]
+    [trigger] = scaled["triggers"]
+    auth = keda_documents()[("TriggerAuthentication", trigger["authenticationRef"]["name"])]["spec"]
+    [host] = auth["secretTargetRef"]
+    assert host["parameter"] == "host"
+    assert host["name"] != "portal-secrets"
+    assert host["name"] in (KEDA_FOLDER / "mailer-scaling.yaml").read_text()  # the recipe is there
+
+
+def test_keda_replaces_the_cpu_autoscaler() -> None:
+    overlay = yaml.safe_load((KEDA_FOLDER / "kustomization.yaml").read_text())
+    [patch] = overlay["patches"]
+    deleted = yaml.safe_load(patch["patch"])
+    assert deleted["$patch"] == "delete"
+    assert (deleted["kind"], deleted["metadata"]["name"]) == ("HorizontalPodAutoscaler", "mailer")
 
 
 @pytest.mark.parametrize("name", ["auth", "faq"])
@@ -274,3 +519,23 @@ def test_kustomize_builds_the_manifests() -> None:
     built = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert {(d["kind"], d["metadata"]["name"]) for d in built} >= {("Deployment", "portal"), ("Ingress", "kundenportal")}
     assert all(d["metadata"].get("namespace") == "kundenportal" for d in built if d["kind"] != "Namespace")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_builds_the_keda_overlay_without_the_cpu_autoscaler() -> None:
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(KEDA_FOLDER)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    built = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(result.stdout) if d}
+    assert {("ScaledObject", "mailer"), ("TriggerAuthentication", "mailer-rabbitmq"), ("Deployment", "mailer")} <= built
+    assert ("HorizontalPodAutoscaler", "mailer") not in built
+
+
+def test_every_resource_names_the_namespace_the_kustomization_sets() -> None:
+    # kustomize sets it anyway; in the files it keeps scanners of the raw files (checkov)
+    # from taking them for the default namespace.
+    namespace = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())["namespace"]
+    for d in documents() + list(keda_documents().values()):
+        if d["kind"] != "Namespace":
+            assert d["metadata"]["namespace"] == namespace, (d["kind"], d["metadata"]["name"])

@@ -36,6 +36,8 @@ from portal_shared.events import (
     ActivationReminder,
     ContactRequested,
     CustomerReleased,
+    EmailChanged,
+    EmailChangeRequested,
     Envelope,
     Event,
     PasswordChanged,
@@ -105,6 +107,15 @@ def reset(locale: str = "de", last_name: str = "Mustermann", **overrides: object
     return event_of(ResetRequested(**fields), lifetime=timedelta(minutes=60))
 
 
+def email_change(locale: str = "de", last_name: str = "Mustermann", **overrides: object) -> Event:
+    fields: dict = {
+        "account_id": ACCOUNT, "email": "max.neu@example.de", "last_name": last_name,
+        "locale": locale, "confirm_token": TOKEN, "expires_at": EXPIRES_WINTER,
+    }
+    fields.update(overrides)
+    return event_of(EmailChangeRequested(**fields))
+
+
 OCCURRED = utc(2026, 11, 24, 13, 30)  # 14:30 in Berlin
 CONTACT_ID = UUID("a53ba71a-0000-4000-8000-000000000004")
 
@@ -129,6 +140,13 @@ def password_changed(
     return event_at(PasswordChanged(
         account_id=ACCOUNT, email="max@example.de", last_name=last_name, locale=locale,  # type: ignore[arg-type]
         changed_at=utc(2026, 7, 1, 10, 0), via=via,  # type: ignore[arg-type]
+    ))
+
+
+def email_changed(locale: str = "de", last_name: str = "Mustermann") -> Event:
+    return event_at(EmailChanged(
+        account_id=ACCOUNT, email="max@example.de", new_email="max.neu@example.de",
+        last_name=last_name, locale=locale, changed_at=utc(2026, 7, 1, 10, 0),  # type: ignore[arg-type]
     ))
 
 
@@ -191,6 +209,7 @@ HOSTILE = "<script>alert(1)</script>"
 EVERY_EVENT: list[Callable[..., Event]] = [
     registration, reset, account_exists, password_changed, contact, activation_reminder,
     suspicious_logins, registration_refused, registration_contested, customer_released,
+    email_change, email_changed,
 ]
 EXPECTED_LINKS = {
     "activation": [f"{BASE}/aktivieren?token={TOKEN}"],
@@ -204,6 +223,8 @@ EXPECTED_LINKS = {
     "registration-refused": [f"{BASE}/registrieren"],
     "registration-contested": [],
     "customer-released": [],
+    "email-change": [f"{BASE}/email-bestaetigen?token={TOKEN}"],
+    "email-changed": [],
 }
 # The other wording of the mails that say one of two things, checked like every mail.
 VARIANTS: list[Callable[..., Event]] = [
@@ -556,6 +577,38 @@ def test_a_released_holder_is_told_what_support_did(status: str, locale: str, su
 
 
 # --- contact form --------------------------------------------------------------------
+
+
+def test_email_change_goes_to_the_new_address_with_its_link_and_expiry() -> None:
+    mail = render_mail(email_change())
+    assert mail.to == "max.neu@example.de"
+    assert mail.subject == "Bitte bestätigen Sie Ihre neue E-Mail-Adresse für das Kundenportal"
+    text = flat(mail.text)
+    assert f"{BASE}/email-bestaetigen?token={TOKEN}" in text
+    assert "nur 24 Stunden gültig ist (gültig bis 25.11.2026, 14:30 Uhr)" in text
+    assert "bleibt Ihre bisherige E-Mail-Adresse gültig" in text
+    assert mail.reply_to is None
+
+
+def test_email_change_in_english() -> None:
+    mail = render_mail(email_change("en"))
+    assert mail.subject == "Please confirm your new e-mail address for the customer portal"
+    assert "valid for 24 hours" in flat(mail.text)
+
+
+def test_an_expired_email_change_link_is_not_sent() -> None:
+    [mail] = plan_mails(email_change(), CONTEXT)
+    assert mail.link_expires_at == EXPIRES_WINTER
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_email_changed_tells_the_old_address_the_new_one_and_whom_to_ask(locale: str) -> None:
+    mail = render_mail(email_changed(locale))
+    assert mail.to == "max@example.de"
+    assert mail.reply_to == "hilfe@portal.example.de"
+    text = flat(mail.text)
+    assert "max.neu@example.de" in text and "hilfe@portal.example.de" in text
+    assert ("01.07.2026, 12:00 Uhr" if locale == "de" else "1 July 2026, 12:00 CEST") in text
 
 
 def test_contact_request_goes_to_support_with_the_customer_as_reply_to() -> None:

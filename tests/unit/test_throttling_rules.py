@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from portal_auth.domain import challenges, devices
+from portal_auth.domain import challenges, device_tokens
 from portal_auth.domain.limits import ACCOUNT_CHALLENGES, CHALLENGE_TTL, IP_LOCKS
 from portal_auth.domain.throttling import (
     ChallengePolicy,
@@ -106,26 +106,26 @@ def test_anything_else_is_simply_not_a_solution(raw: str) -> None:
 
 
 def test_a_device_token_names_its_device_for_its_account_only() -> None:
-    device = devices.new_device_id()
-    token = devices.issue(b"k", ACCOUNT, device, NOW)
-    assert devices.device_of(b"k", token, ACCOUNT, NOW) == device
-    assert devices.device_of(b"k", token, OTHER, NOW) is None
-    assert devices.device_of(b"other key", token, ACCOUNT, NOW) is None
+    device = device_tokens.new_device_id()
+    token = device_tokens.issue(b"k", ACCOUNT, device, NOW)
+    assert device_tokens.device_of(b"k", token, ACCOUNT, NOW) == device
+    assert device_tokens.device_of(b"k", token, OTHER, NOW) is None
+    assert device_tokens.device_of(b"other key", token, ACCOUNT, NOW) is None
 
 
 def test_a_device_token_lapses_after_180_days() -> None:
-    token = devices.issue(b"k", ACCOUNT, devices.new_device_id(), NOW)
-    assert devices.device_of(b"k", token, ACCOUNT, NOW + timedelta(days=180)) is not None
-    assert devices.device_of(b"k", token, ACCOUNT, NOW + timedelta(days=180, seconds=1)) is None
+    token = device_tokens.issue(b"k", ACCOUNT, device_tokens.new_device_id(), NOW)
+    assert device_tokens.device_of(b"k", token, ACCOUNT, NOW + timedelta(days=180)) is not None
+    assert device_tokens.device_of(b"k", token, ACCOUNT, NOW + timedelta(days=180, seconds=1)) is None
 
 
 @pytest.mark.parametrize("change", ["device", "issued", "mac", "shape"])
 def test_a_changed_device_token_proves_nothing(change: str) -> None:
-    device, issued, mac = devices.issue(b"k", ACCOUNT, devices.new_device_id(), NOW).split(".")
+    device, issued, mac = device_tokens.issue(b"k", ACCOUNT, device_tokens.new_device_id(), NOW).split(".")
     forged = {
         "device": f"{'A' * 22}.{issued}.{mac}",
         "issued": f"{device}.{int(issued) - 1}.{mac}",
         "mac": f"{device}.{issued}.{'A' * 43}",
         "shape": f"{device}.{issued}.{mac}.x",
     }[change]
-    assert devices.device_of(b"k", forged, ACCOUNT, NOW) is None
+    assert device_tokens.device_of(b"k", forged, ACCOUNT, NOW) is None

@@ -13,7 +13,7 @@ async def _keep_session_state(conn: asyncpg.Connection) -> None:
 
 async def create_pool(
     dsn: str, schema: str, application_name: str, min_size: int = 1, max_size: int = 10,
-    stateless: bool = False,
+    stateless: bool = False, durable_commits: bool = True,
 ) -> asyncpg.Pool:
     """A pool whose connections see only `schema` (and `public`) by default.
 
@@ -24,7 +24,11 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": application_name},
+        server_settings={
+            "search_path": schema,
+            "application_name": application_name,
+            **({} if durable_commits else {"synchronous_commit": "off"}),
+        },
         reset=_keep_session_state if stateless else None,
     )
 

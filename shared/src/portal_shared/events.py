@@ -144,6 +144,37 @@ class SuspiciousLogins(Payload):
     failed_attempts: int
 
 
+class EmailChangeRequested(Payload):
+    """A customer asked to change the account's address; the new address (`email`) gets
+    the link that confirms it. Nothing changes until the link is used."""
+
+    event_type = "email-change-requested"
+    schema_version = 1
+    routing_key = RoutingKey.EMAIL_CHANGE_REQUESTED
+
+    account_id: UUID
+    email: str  # the new address, which must confirm
+    last_name: str
+    locale: Locale = "de"
+    confirm_token: str
+    expires_at: AwareDatetime
+
+
+class EmailChanged(Payload):
+    """The account's address was changed; the old address (`email`) gets a notice."""
+
+    event_type = "email-changed"
+    schema_version = 1
+    routing_key = RoutingKey.EMAIL_CHANGED
+
+    account_id: UUID
+    email: str  # the old address, which is told
+    new_email: str
+    last_name: str
+    locale: Locale = "de"
+    changed_at: AwareDatetime
+
+
 class ContactRequested(Payload):
     """A visitor sent the contact form; support gets it, the sender a confirmation."""
 
@@ -222,6 +253,7 @@ PAYLOADS: dict[tuple[str, int], type[Payload]] = {
         RegistrationCreated, AccountExists, ResetRequested, PasswordChanged, ContactRequested,
         ActivationReminder, SuspiciousLogins,
         RegistrationRefused, RegistrationContested, CustomerReleased,
+        EmailChangeRequested, EmailChanged,
     )
 }
 

@@ -1,12 +1,19 @@
 """HTTP metrics for Prometheus (`GET /metrics`): requests by route and status, latency.
 
 Each application gets its own registry, so several apps in one process (tests) do not
-collide, and a service can add its own collectors to it.
+collide, and a service can add its own collectors to it. Values that live elsewhere (the
+outbox's backlog in PostgreSQL, a queue's depth in RabbitMQ) are read when Prometheus
+scrapes: a service registers a scrape hook with `on_scrape`, which runs, bounded in time,
+before the answer is rendered. A hook that fails or times out leaves its series out of
+that answer rather than delaying or failing the scrape.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import (
@@ -19,14 +26,22 @@ from prometheus_client import (
 
 from portal_shared.problems import Handler
 
+log = logging.getLogger(__name__)
+
+ScrapeHook = Callable[[], Awaitable[None]]
+# Well inside Prometheus's default scrape timeout (10 s).
+SCRAPE_HOOK_TIMEOUT_SECONDS = 2.0
+
 REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 _REQUESTS = web.AppKey("metrics_requests", Counter)
 _LATENCY = web.AppKey("metrics_latency", Histogram)
+_SCRAPE_HOOKS = web.AppKey("metrics_scrape_hooks", list[ScrapeHook])
 
 
 def add_metrics(app: web.Application) -> CollectorRegistry:
     registry = CollectorRegistry()
     app[REGISTRY] = registry
+    app[_SCRAPE_HOOKS] = []
     app[_REQUESTS] = Counter(
         "http_requests", "HTTP requests answered", ["method", "route", "status"], registry=registry
     )
@@ -37,6 +52,24 @@ def add_metrics(app: web.Application) -> CollectorRegistry:
     app.middlewares.insert(0, _measure)
     app.router.add_get("/metrics", _metrics)
     return registry
+
+
+def on_scrape(app: web.Application, hook: ScrapeHook) -> None:
+    """Run `hook` before each `/metrics` answer (after `add_metrics`)."""
+    app[_SCRAPE_HOOKS].append(hook)
+
+
+async def run_scrape_hooks(hooks: Sequence[ScrapeHook]) -> None:
+    """Run the hooks concurrently, each bounded; a failure is logged, never raised."""
+    results = await asyncio.gather(
+        *(asyncio.wait_for(hook(), SCRAPE_HOOK_TIMEOUT_SECONDS) for hook in hooks),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, asyncio.CancelledError):
+            raise result
+        if isinstance(result, BaseException):
+            log.warning("metrics not refreshed: %s: %s", type(result).__name__, result)
 
 
 @web.middleware
@@ -59,5 +92,6 @@ async def _measure(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    await run_scrape_hooks(request.app[_SCRAPE_HOOKS])
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -6,6 +6,11 @@ confirms and deletes a row only once the broker confirmed it (at-least-once; con
 deduplicate by `event_id`). While the broker is down rows simply wait. Rows are deleted
 after publishing, so secrets a payload must carry (a mailed token) do not linger.
 
+What operators watch (`OutboxMetrics`, on the owning service's `/metrics`): the backlog —
+rows waiting and the age of the oldest, read from the table at scrape time, so every
+replica reports the same truth whether or not its own relay is connected — and counters
+of events published and of events the broker could not route.
+
 The owning service creates the table in its own schema:
     outbox(id bigserial, event_id uuid unique, routing_key text, body bytea,
            created_at timestamptz, attempts int, available_at timestamptz)
@@ -21,6 +26,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 from aio_pika.exceptions import DeliveryError
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from portal_shared.amqp import declare_events_exchange
 from portal_shared.events import Event, encode
@@ -46,6 +52,12 @@ SET attempts = attempts + 1,
 WHERE id = ANY($1::bigint[])
 """
 PENDING_COUNT = "SELECT count(*) FROM outbox"
+# One pass over a table that is empty in normal operation (rows live milliseconds).
+BACKLOG = """
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
+FROM outbox
+"""
 
 
 def notify_channel(schema: str) -> str:
@@ -56,6 +68,47 @@ async def enqueue(conn: asyncpg.Connection, event: Event, schema: str) -> None:
     """Write `event` in the caller's transaction and wake the relay once it commits."""
     await conn.execute(ENQUEUE, event.event_id, event.routing_key, encode(event))
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+
+
+class OutboxMetrics:
+    """The outbox's series, labelled `outbox` with the owning schema (`auth`, `faq`)."""
+
+    def __init__(self, registry: CollectorRegistry, outbox: str) -> None:
+        self.outbox = outbox
+        self.pending = Gauge(
+            "outbox_pending_events",
+            "Events written to the outbox and not yet confirmed by the broker.",
+            ["outbox"], registry=registry,
+        )
+        self.oldest_age = Gauge(
+            "outbox_oldest_event_age_seconds",
+            "Age of the oldest event still in the outbox (0 when it is empty).",
+            ["outbox"], registry=registry,
+        )
+        self.published = Counter(
+            "outbox_events_published", "Events the broker confirmed (rows then deleted).",
+            ["outbox"], registry=registry,
+        )
+        self.unroutable = Counter(
+            "outbox_events_unroutable",
+            "Publish attempts the broker returned as unroutable (no queue bound); retried later.",
+            ["outbox"], registry=registry,
+        )
+        # Counters exist from the start, so rate() and increase() see their first step.
+        self.published.labels(outbox)
+        self.unroutable.labels(outbox)
+
+    def observe_backlog(self, pending: int, oldest_age: float) -> None:
+        self.pending.labels(self.outbox).set(pending)
+        self.oldest_age.labels(self.outbox).set(oldest_age)
+
+    def forget_backlog(self) -> None:
+        """Unknown (database unreachable): no series rather than a stale or made-up one."""
+        for gauge in (self.pending, self.oldest_age):
+            try:
+                gauge.remove(self.outbox)
+            except KeyError:
+                pass
 
 
 @dataclass
@@ -72,10 +125,17 @@ class RelaySettings:
 class OutboxRelay:
     """Moves outbox rows to the events exchange; one per service process is enough."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str, settings: RelaySettings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        settings: RelaySettings,
+        metrics: OutboxMetrics | None = None,
+    ) -> None:
         self._pool = pool
         self._dsn = dsn
         self._settings = settings
+        self._metrics = metrics
         self._wakeup = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -149,6 +209,9 @@ class OutboxRelay:
             await conn.execute(DELETE_PUBLISHED, published)
             await conn.execute(POSTPONE, unroutable)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if self._metrics is not None:
+            self._metrics.published.labels(self._metrics.outbox).inc(len(published))
+            self._metrics.unroutable.labels(self._metrics.outbox).inc(len(unroutable))
         if isinstance(failure, asyncio.CancelledError):
             # A publish cancelled under us (its channel closed) is a broker problem to
             # reconnect from, not a request to stop the relay.
@@ -186,3 +249,20 @@ class OutboxRelay:
     async def pending(self) -> int:
         async with self._pool.acquire() as conn:
             return await conn.fetchval(PENDING_COUNT)
+
+    async def backlog(self) -> tuple[int, float]:
+        """(rows waiting, age in seconds of the oldest) — 0 and 0.0 for an empty outbox."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(BACKLOG)
+        return row["pending"], row["oldest_age"]
+
+    async def measure_backlog(self) -> None:
+        """A scrape hook: put the backlog into the metrics, or drop it if unknown."""
+        if self._metrics is None:
+            return
+        try:
+            pending, oldest_age = await self.backlog()
+        except BaseException:
+            self._metrics.forget_backlog()
+            raise
+        self._metrics.observe_backlog(pending, oldest_age)

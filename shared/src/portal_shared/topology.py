@@ -19,6 +19,8 @@ class RoutingKey:
     REGISTRATION_REFUSED = "auth.registration-refused"
     REGISTRATION_CONTESTED = "auth.registration-contested"
     CUSTOMER_RELEASED = "auth.customer-released"
+    EMAIL_CHANGE_REQUESTED = "auth.email-change-requested"
+    EMAIL_CHANGED = "auth.email-changed"
 
 
 MAILER_QUEUE = "mailer.events"
@@ -36,4 +38,6 @@ MAILER_ROUTING_KEYS = (
     RoutingKey.REGISTRATION_REFUSED,
     RoutingKey.REGISTRATION_CONTESTED,
     RoutingKey.CUSTOMER_RELEASED,
+    RoutingKey.EMAIL_CHANGE_REQUESTED,
+    RoutingKey.EMAIL_CHANGED,
 )

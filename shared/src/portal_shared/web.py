@@ -133,6 +133,21 @@ def hide_server_version() -> None:
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
 
 
+# The browser's User-Agent, as a backend-for-frontend (the portal) passes it on: its own
+# User-Agent header names itself, and stays so in the logs of the service it calls.
+CLIENT_USER_AGENT_HEADER = "X-Client-User-Agent"
+MAX_USER_AGENT_LENGTH = 512
+
+
+def client_user_agent(request: web.Request, trusted_proxies: Proxies) -> str:
+    """The caller's User-Agent: the one a trusted proxy passes on in X-Client-User-Agent,
+    else the request's own. Only for display (a customer's list of devices)."""
+    forwarded = request.headers.get(CLIENT_USER_AGENT_HEADER)
+    if forwarded is not None and _is_trusted(request.remote or "", trusted_proxies):
+        return forwarded[:MAX_USER_AGENT_LENGTH]
+    return request.headers.get("User-Agent", "")[:MAX_USER_AGENT_LENGTH]
+
+
 def _is_trusted(address: str, trusted: Proxies) -> bool:
     try:
         ip = ip_address(address)

@@ -40,8 +40,9 @@ async def grant_role(conn: Conn, address: str, role: str) -> None:
 
 
 async def revoke_role(conn: Conn, address: str, role: str) -> None:
-    """Takes effect at the next refresh; access tokens already out keep it until they
-    expire (ACCESS_TOKEN_TTL_SECONDS). End the sessions too for an immediate cut."""
+    """Takes effect at once where the current roles are asked for (`GET /session`, which
+    the FAQ calls before every edit); access tokens already out still carry the role
+    until they expire (ACCESS_TOKEN_TTL_SECONDS), and new ones do not."""
     await account_records.revoke_role(conn, await _account_id(conn, address, role), role)
 
 

@@ -17,8 +17,8 @@ from portal_auth.keys import CONTEXT, POOL, RELAY, SETTINGS
 from portal_auth.passwords import Passwords
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
-from portal_shared.metrics import add_metrics
-from portal_shared.outbox import OutboxRelay, RelaySettings
+from portal_shared.metrics import add_metrics, on_scrape
+from portal_shared.outbox import OutboxMetrics, OutboxRelay, RelaySettings
 from portal_shared.ratelimit import RateLimiter
 from portal_shared.tasks import stop_task
 from portal_shared.web import new_application
@@ -31,13 +31,14 @@ def create_app(
     app[SETTINGS] = settings
     access_tokens = _access_tokens(settings)
     challenges = _challenges(settings)
+    registry = add_metrics(app)
     app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_outbox_relay)
+    app.cleanup_ctx.append(_outbox_relay(OutboxMetrics(registry, SCHEMA)))
     app.cleanup_ctx.append(_context(access_tokens, challenges, clock, passwords))
     app.cleanup_ctx.append(_maintenance)
     routes.setup(app)
-    add_health_routes(app, {"database": _check_database, "broker": _check_broker})
-    add_metrics(app)
+    add_health_routes(app, {"database": _check_database, "broker": _check_broker}, registry)
+    on_scrape(app, lambda: app[RELAY].measure_backlog())
     return app
 
 
@@ -63,22 +64,26 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await app[POOL].close()
 
 
-async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    relay = OutboxRelay(
-        app[POOL],
-        settings.auth_database_url,
-        RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
-    )
-    app[RELAY] = relay
-    relay.start()
-    yield
-    await relay.stop()
+def _outbox_relay(metrics: OutboxMetrics):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        relay = OutboxRelay(
+            app[POOL],
+            settings.auth_database_url,
+            RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
+            metrics,
+        )
+        app[RELAY] = relay
+        relay.start()
+        yield
+        await relay.stop()
+
+    return lifecycle
 
 
 def _context(access_tokens: AccessTokens, challenges: Challenges, clock: Clock, passwords: Passwords | None):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        hasher = passwords or Passwords()
+        hasher = passwords or Passwords(workers=app[SETTINGS].password_hash_threads)
         app[CONTEXT] = AuthContext(
             pool=app[POOL], passwords=hasher, access_tokens=access_tokens,
             settings=app[SETTINGS], clock=clock, limiter=RateLimiter(app[POOL], clock),

@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
             port=lambda s: s.auth_port,
             commands={
                 "import-customers": (_import_arguments, _import_customers),
-                "grant-role": (_role_arguments, _change_role(accounts.grant_role, "granted")),
-                "revoke-role": (_role_arguments, _change_role(accounts.revoke_role, "revoked")),
+                "grant-role": (_role_arguments, _change_role(
+                    accounts.grant_role, "granted (in effect from the next login or refresh)")),
+                "revoke-role": (_role_arguments, _change_role(
+                    accounts.revoke_role, "revoked (FAQ editing ends at once; access tokens "
+                    "already issued still name it until they expire)")),
                 "customer": (_customer_arguments, _customer),
             },
         ),
@@ -82,7 +85,7 @@ def _change_role(change: Callable[..., Awaitable[None]], done: str):  # type: ig
         except accounts.UnknownAccount:
             print(f"portal-auth: no account with the address {args.email}", file=sys.stderr)
             return 1
-        print(f"{args.email}: role {args.role} {done} (in effect from the next login or refresh)")
+        print(f"{args.email}: role {args.role} {done}")
         return 0
 
     return command

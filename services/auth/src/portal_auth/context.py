@@ -24,10 +24,12 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: for the audit log, rate limits and the events' correlation id."""
+    """Who is asking: for the audit log, rate limits and the events' correlation id; the
+    User-Agent for the customer's list of devices."""
 
     ip: str
     correlation_id: str
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)

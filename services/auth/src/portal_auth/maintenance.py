@@ -14,7 +14,7 @@ import asyncpg
 
 from portal_auth.config import AuthSettings
 from portal_auth.context import Clock
-from portal_auth.repository import accounts, challenges, security, sessions, tokens
+from portal_auth.repository import accounts, challenges, email_changes, security, sessions, tokens
 from portal_shared import ratelimit
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ async def purge_expired(pool: asyncpg.Pool, settings: AuthSettings, now: datetim
         purged = await accounts.purge_expired_pending(conn, now - retention)
         await tokens.purge(conn, "activation", now - retention)
         await tokens.purge(conn, "reset", now - retention)
+        await email_changes.purge(conn, now - retention)
         await sessions.purge(conn, now)
         await security.purge_failures(conn, now - timedelta(days=1))
         await challenges.purge(conn, now)

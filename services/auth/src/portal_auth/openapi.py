@@ -106,6 +106,32 @@ _check = {
         "strength": {"type": "integer", "minimum": 0, "maximum": 4},
     },
 }
+_email_changed = {
+    "type": "object",
+    "required": ["status", "email"],
+    "properties": {"status": {"const": "email_changed"}, "email": {"type": "string"}},
+}
+_session_list = {
+    "type": "object",
+    "required": ["sessions"],
+    "properties": {"sessions": {"type": "array", "items": {
+        "type": "object",
+        "required": ["id", "device", "place", "created_at", "last_used_at", "current"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "device": {"type": "string"},
+            "place": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_used_at": {"type": "string", "format": "date-time"},
+            "current": {"type": "boolean"},
+        },
+    }}},
+}
+_session_roles = {
+    "type": "object",
+    "required": ["roles"],
+    "properties": {"roles": {"type": "array", "items": {"type": "string"}}},
+}
 _jwks = {
     "type": "object",
     "required": ["keys"],
@@ -118,6 +144,8 @@ def _problems(*statuses: int) -> dict[str, Any]:
         400: "Malformed body or invalid token",
         401: "Not authenticated",
         410: "Link expired",
+        404: "Not found",
+        409: "Conflict with the current state",
         413: "Body too large",
         415: "Body is not application/json",
         422: "Invalid input",
@@ -152,10 +180,21 @@ def _operations() -> dict[str, dict[str, Any]]:
             "requestBody": _body(schemas.RegisterRequest),
             "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 428, 429)},
         }},
+        f"{p}/register/resend": {"post": {
+            "summary": "Send the activation mail again (same answer whether or not a "
+                       "registration is pending for the address)",
+            "description": "A new link (the older ones stop working) only for a pending "
+                           "registration of this address; at most 3 an hour per address, "
+                           "beyond that the same 202 without a mail. 429 per client IP.",
+            "requestBody": _body(schemas.ResendActivationRequest),
+            "responses": {**_ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
+        }},
         f"{p}/activate": {"post": {
             "summary": "Activate the account with the mailed token",
+            "description": "409 already_activated: the token was used and its account is "
+                           "active (log in); 400 token_invalid: unknown, malformed or replaced.",
             "requestBody": _body(schemas.ActivateRequest),
-            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 410, 429)},
+            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 409, 410, 429)},
         }},
         f"{p}/login": {"post": {
             "summary": "Log in with e-mail address and password",
@@ -187,14 +226,58 @@ def _operations() -> dict[str, dict[str, Any]]:
             },
         },
         f"{p}/session": {"get": {
-            "summary": "Whether the bearer's session is still open (for other services)",
+            "summary": "Whether the bearer's session is still open, and the account's "
+                       "current roles (for other services, before sensitive actions)",
             "security": BEARER,
-            "responses": {**_ok(204, None, "Open"), **_problems(401)},
+            "responses": {**_ok(200, "SessionRoles", "Open; the roles the account holds now"),
+                          **_problems(401)},
         }},
         f"{p}/me/password": {"post": {
             "summary": "Change the password; other sessions end", "security": BEARER,
             "requestBody": _body(schemas.ChangePasswordRequest),
             "responses": {**_ok(204, None, "Changed"), **_problems(*BODY_ERRORS, 401, 429)},
+        }},
+        f"{p}/me/email": {"post": {
+            "summary": "Change the e-mail address: a confirmation link goes to the new one",
+            "description": "Needs the password. 202 whether or not the new address belongs "
+                           "to another account (then no link is sent). Nothing changes until "
+                           "the link is confirmed. 422 email_unchanged / current_password_invalid "
+                           "(field password); 429 per account (5 an hour) or after wrong passwords.",
+            "security": BEARER,
+            "requestBody": _body(schemas.ChangeEmailRequest),
+            "responses": {**_ok(202, "Status", "Link sent to the new address"),
+                          **_problems(*BODY_ERRORS, 401, 403, 429)},
+        }},
+        f"{p}/me/email/confirm": {"post": {
+            "summary": "Confirm the new e-mail address with the mailed token",
+            "description": "No login needed: the token is the proof. The old address gets a "
+                           "notice; reset links still out stop working. 409 email_taken when "
+                           "another account took the address meanwhile; 410 after "
+                           "EMAIL_CHANGE_TTL_HOURS; 400 unknown, used or replaced.",
+            "requestBody": _body(schemas.ConfirmEmailRequest),
+            "responses": {**_ok(200, "EmailChanged", "Changed"),
+                          **_problems(*BODY_ERRORS, 409, 410, 429)},
+        }},
+        f"{p}/me/sessions": {"get": {
+            "summary": "The customer's open sessions (devices), the current one marked",
+            "description": "device: browser and system from the User-Agent (from "
+                           "X-Client-User-Agent when a trusted proxy sends it); place: the "
+                           "client IP without its last octet; last_used_at: the login or the "
+                           "last refresh.",
+            "security": BEARER,
+            "responses": {**_ok(200, "SessionList", "Open sessions, most recently used first"),
+                          **_problems(401)},
+        }},
+        f"{p}/me/sessions/end-others": {"post": {
+            "summary": "End every session of the account but this one", "security": BEARER,
+            "responses": {**_ok(204, None, "Ended"), **_problems(401)},
+        }},
+        f"{p}/me/sessions/{{session_id}}": {"delete": {
+            "summary": "End one of the customer's sessions; its tokens stop working at once",
+            "security": BEARER,
+            "parameters": [{"name": "session_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {**_ok(204, None, "Ended"), **_problems(401, 404)},
         }},
         f"{p}/password/forgot": {"post": {
             "summary": "Request a reset mail (same answer whether or not anything matched)",
@@ -223,9 +306,10 @@ def _operations() -> dict[str, dict[str, Any]]:
 
 
 REQUEST_MODELS = (
-    schemas.RegisterRequest, schemas.ActivateRequest, schemas.LoginRequest, schemas.RefreshRequest,
-    schemas.ForgotPasswordRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest,
-    schemas.DeleteAccountRequest, schemas.CheckPasswordRequest,
+    schemas.RegisterRequest, schemas.ResendActivationRequest, schemas.ActivateRequest,
+    schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest,
+    schemas.ResetPasswordRequest, schemas.ChangePasswordRequest, schemas.DeleteAccountRequest,
+    schemas.CheckPasswordRequest, schemas.ChangeEmailRequest, schemas.ConfirmEmailRequest,
 )
 
 
@@ -235,6 +319,7 @@ def openapi_document() -> dict[str, Any]:
         "Problem": _problem_schema, "TokenPair": _token_pair, "LoggedIn": _logged_in,
         "Challenge": _challenge, "Status": _status,
         "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
+        "SessionRoles": _session_roles, "EmailChanged": _email_changed, "SessionList": _session_list,
     }
     for model in REQUEST_MODELS:
         schema = model.model_json_schema(ref_template=REF)

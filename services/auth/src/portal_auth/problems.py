@@ -40,6 +40,15 @@ INVALID_CREDENTIALS = ProblemType(
     "E-mail address or password is incorrect.",
     title_de="Anmeldedaten falsch",
 )
+# Only behind a session (an address change): login no longer tells a pending account
+# apart from a wrong password, so this never reaches anyone who does not own the account.
+ACCOUNT_NOT_ACTIVATED = ProblemType(
+    "account_not_activated", 403, "Account not activated",
+    "Ihr Benutzerkonto ist noch nicht aktiviert. Bitte nutzen Sie den Link aus der "
+    "Aktivierungs-E-Mail.",
+    "Your account is not activated yet. Please use the link in the activation e-mail.",
+    title_de="Benutzerkonto nicht aktiviert",
+)
 REFRESH_TOKEN_INVALID = ProblemType(
     "refresh_token_invalid", 401, "Session expired",
     "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
@@ -66,4 +75,36 @@ CHALLENGE_REQUIRED = ProblemType(
     "After several failed attempts, a short check that you are not a robot is needed: your "
     "browser solves a small computing task. Please try again, or choose \u201cForgot password\u201d.",
     title_de="Prüfung erforderlich",
+)
+ALREADY_ACTIVATED = ProblemType(
+    "already_activated", 409, "Account already activated",
+    "Ihr Benutzerkonto ist bereits aktiviert. Bitte loggen Sie sich ein.",
+    "Your account is already activated. Please log in.",
+    title_de="Benutzerkonto bereits aktiviert",
+)
+EMAIL_UNCHANGED = ProblemType(
+    "email_unchanged", 422, "Same e-mail address",
+    "Das ist bereits die E-Mail-Adresse Ihres Benutzerkontos.",
+    "This already is the e-mail address of your account.",
+    title_de="Gleiche E-Mail-Adresse",
+)
+EMAIL_TAKEN = ProblemType(
+    "email_taken", 409, "E-mail address taken",
+    "Diese E-Mail-Adresse gehört inzwischen zu einem anderen Benutzerkonto. Ihre bisherige "
+    "Adresse bleibt gültig; bitte wählen Sie in „Mein Konto“ eine andere.",
+    "This e-mail address now belongs to another account. Your current address stays valid; "
+    "please choose another one in \u201cMy account\u201d.",
+    title_de="E-Mail-Adresse vergeben",
+)
+EMAIL_CHANGE_TOKEN_EXPIRED = ProblemType(
+    "token_expired", 410, "Link expired",
+    "Der Link ist abgelaufen. Bitte ändern Sie Ihre E-Mail-Adresse in „Mein Konto“ erneut.",
+    "The link has expired. Please change your e-mail address again in \u201cMy account\u201d.",
+    title_de="Link abgelaufen",
+)
+SESSION_NOT_FOUND = ProblemType(
+    "session_not_found", 404, "Session not found",
+    "Diese Anmeldung gibt es nicht oder sie ist bereits beendet.",
+    "This session does not exist or has already ended.",
+    title_de="Anmeldung nicht gefunden",
 )

@@ -151,6 +151,8 @@ async def _store_new_password(
     now: datetime, via: str, caller: Caller, keep_session: UUID | None,
 ) -> None:
     await accounts.set_password(conn, account["id"], new_hash, now, ctx.settings.password_history_size)
+    # A reset link still in a mailbox (or in someone else's hands) must not undo this.
+    await token_records.void_unused(conn, "reset", account["id"])
     await session_records.end_sessions_of(conn, account["id"], now, keep=keep_session)
     await security.audit(conn, now, f"password_{via}", caller.ip, account["id"], account["customer_number"])
     notice = PasswordChanged(

@@ -12,6 +12,7 @@ from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, ownership, password_policy, tokens
 from portal_auth.domain.limits import ACTIVATE, CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER
 from portal_auth.problems import (
+    ALREADY_ACTIVATED,
     CUSTOMER_MISMATCH,
     PASSWORD_POLICY,
     TERMS_NOT_ACCEPTED,
@@ -170,8 +171,15 @@ async def activate(ctx: AuthContext, token: str, caller: Caller) -> None:
         # for each other instead of deadlocking.
         await accounts.lock_keys(conn, f"customer:{number}", f"email:{candidate['email_key']}")
         row = await token_records.claim(conn, "activation", token_hash)
-        if row is None or row["used_at"] is not None:
-            raise Problem(TOKEN_INVALID)  # used, or its registration removed, meanwhile
+        if row is None:
+            raise Problem(TOKEN_INVALID)
+        if row["used_at"] is not None:
+            # A used link of an active account (one of a deleted or replaced account is
+            # gone with it): say so rather than "invalid". Only the mailbox that got the
+            # link learns this.
+            account = await accounts.find_by_id(conn, row["account_id"])
+            active = account is not None and account["status"] == "active"
+            raise Problem(ALREADY_ACTIVATED if active else TOKEN_INVALID)
         if tokens.is_expired(row["expires_at"], now):
             raise Problem(TOKEN_EXPIRED)
         customer = await customer_records.find_customer(conn, number)

@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
-from portal_auth import accounts, recovery, registration, sessions
+from portal_auth import accounts, devices, email_change, recovery, registration, resend, sessions
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
 from portal_auth.domain.limits import CHECK
-from portal_auth.domain.password_strength import strength
 from portal_auth.keys import CONTEXT
 from portal_auth.openapi import openapi_document
+from portal_auth.problems import SESSION_NOT_FOUND
 from portal_auth.schemas import (
     ActivateRequest,
+    ChangeEmailRequest,
     ChangePasswordRequest,
     CheckPasswordRequest,
+    ConfirmEmailRequest,
     DeleteAccountRequest,
     ForgotPasswordRequest,
     LoginRequest,
     RefreshRequest,
     RegisterRequest,
+    ResendActivationRequest,
     ResetPasswordRequest,
 )
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
-from portal_shared.web import CORRELATION_ID, client_ip
+from portal_shared.web import CORRELATION_ID, client_ip, client_user_agent
 
 PREFIX = "/api/v1/auth"
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
 ACCEPTED = {"status": "accepted"}
 
 
 def setup(app: web.Application) -> None:
     add = app.router
     add.add_post(f"{PREFIX}/register", register)
+    add.add_post(f"{PREFIX}/register/resend", resend_activation)
     add.add_post(f"{PREFIX}/activate", activate)
     add.add_post(f"{PREFIX}/login", login)
     add.add_get(f"{PREFIX}/challenge", challenge)
@@ -42,6 +49,11 @@ def setup(app: web.Application) -> None:
     add.add_get(f"{PREFIX}/session", session)
     add.add_delete(f"{PREFIX}/me", delete_me)
     add.add_post(f"{PREFIX}/me/password", change_password)
+    add.add_post(f"{PREFIX}/me/email", change_email)
+    add.add_post(f"{PREFIX}/me/email/confirm", confirm_email)
+    add.add_get(f"{PREFIX}/me/sessions", list_sessions)
+    add.add_post(f"{PREFIX}/me/sessions/end-others", end_other_sessions)
+    add.add_delete(f"{PREFIX}/me/sessions/{{session_id:{UUID_PATTERN}}}", end_session)
     add.add_post(f"{PREFIX}/password/forgot", forgot_password)
     add.add_post(f"{PREFIX}/password/reset", reset_password)
     add.add_get(f"{PREFIX}/password/policy", password_rules)
@@ -56,8 +68,11 @@ def _ctx(request: web.Request) -> AuthContext:
 
 
 def _caller(request: web.Request) -> Caller:
-    ip = client_ip(request, _ctx(request).settings.trusted_proxies)
-    return Caller(ip=ip, correlation_id=request[CORRELATION_ID])
+    trusted = _ctx(request).settings.trusted_proxies
+    return Caller(
+        ip=client_ip(request, trusted), correlation_id=request[CORRELATION_ID],
+        user_agent=client_user_agent(request, trusted),
+    )
 
 
 async def _claims(request: web.Request) -> AccessClaims:
@@ -70,6 +85,12 @@ async def _claims(request: web.Request) -> AccessClaims:
 async def register(request: web.Request) -> web.Response:
     form = await parse_json_body(request, RegisterRequest)
     await registration.register(_ctx(request), form, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
+
+
+async def resend_activation(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ResendActivationRequest)
+    await resend.resend(_ctx(request), body.email, _caller(request))
     return web.json_response(ACCEPTED, status=202)
 
 
@@ -117,10 +138,11 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def session(request: web.Request) -> web.Response:
-    """204 while the bearer's session is open: lets other services honour a logout,
-    a password reset or a deletion before the access token itself expires."""
-    await _claims(request)
-    return web.Response(status=204)
+    """200 with the account's current roles while the bearer's session is open, 401 once
+    it has ended: lets other services honour a logout, a password reset, a deletion or a
+    revoked role before the access token itself expires."""
+    roles = await sessions.current_roles(_ctx(request), await _claims(request))
+    return web.json_response({"roles": list(roles)})
 
 
 async def delete_me(request: web.Request) -> web.Response:
@@ -134,6 +156,47 @@ async def change_password(request: web.Request) -> web.Response:
     claims = await _claims(request)
     body = await parse_json_body(request, ChangePasswordRequest)
     await recovery.change(_ctx(request), claims, body.current_password, body.new_password, _caller(request))
+    return web.Response(status=204)
+
+
+async def change_email(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    body = await parse_json_body(request, ChangeEmailRequest)
+    await email_change.request(_ctx(request), claims, body.new_email, body.password, _caller(request))
+    return web.json_response(ACCEPTED, status=202)
+
+
+async def confirm_email(request: web.Request) -> web.Response:
+    """The link from the mail to the new address; the token is the proof (no login needed:
+    the customer may open the mail on another device)."""
+    body = await parse_json_body(request, ConfirmEmailRequest)
+    address = await email_change.confirm(_ctx(request), body.token, _caller(request))
+    return web.json_response({"status": "email_changed", "email": address})
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    found = await devices.list_open(_ctx(request), await _claims(request))
+    return web.json_response({"sessions": [
+        {
+            "id": str(s.id), "device": s.device, "place": s.place, "created_at": s.created_at.isoformat(),
+            "last_used_at": s.last_used_at.isoformat(), "current": s.current,
+        }
+        for s in found
+    ]})
+
+
+async def end_session(request: web.Request) -> web.Response:
+    claims = await _claims(request)
+    try:
+        session_id = UUID(request.match_info["session_id"])
+    except ValueError:
+        raise Problem(SESSION_NOT_FOUND) from None
+    await devices.end_one(_ctx(request), claims, session_id, _caller(request))
+    return web.Response(status=204)
+
+
+async def end_other_sessions(request: web.Request) -> web.Response:
+    await devices.end_others(_ctx(request), await _claims(request), _caller(request))
     return web.Response(status=204)
 
 
@@ -164,15 +227,16 @@ async def password_rules(request: web.Request) -> web.Response:
 
 
 async def check_password(request: web.Request) -> web.Response:
-    """Live feedback while typing; stores and logs nothing of what it is given."""
+    """Live feedback while typing; stores and logs nothing of what it is given. The work
+    runs beside the event loop, so other requests are not held up by it."""
     await _ctx(request).limit(CHECK, _caller(request).ip)
     body = await parse_json_body(request, CheckPasswordRequest)
     personal = password_policy.PersonalData(
         body.last_name or "", body.email or "", body.customer_number or ""
     )
-    broken = password_policy.violations(body.password, personal)
+    result = await _ctx(request).passwords.assess(body.password, personal)
     return web.json_response(
-        {"valid": not broken, "violations": broken, "strength": strength(body.password, personal, broken)}
+        {"valid": not result.violations, "violations": result.violations, "strength": result.strength}
     )
 
 

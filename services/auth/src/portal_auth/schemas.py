@@ -50,6 +50,10 @@ class ActivateRequest(Body):
     token: str = Field(min_length=1, max_length=200)
 
 
+class ResendActivationRequest(Body):
+    email: Email
+
+
 class LoginRequest(Body):
     email: str = Field(min_length=1, max_length=email.MAX_LENGTH)
     password: Password
@@ -80,6 +84,15 @@ class ChangePasswordRequest(Body):
 
 class DeleteAccountRequest(Body):
     password: Password
+
+
+class ChangeEmailRequest(Body):
+    new_email: Email
+    password: Password
+
+
+class ConfirmEmailRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
 
 
 class CheckPasswordRequest(Body):

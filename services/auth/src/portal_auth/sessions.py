@@ -13,7 +13,7 @@ from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims, InvalidAccessToken
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
-from portal_auth.domain import devices, email, tokens
+from portal_auth.domain import device_tokens, devices, email, session_lifetime, tokens
 from portal_auth.domain.limits import (
     ACCOUNT_CHALLENGES,
     ACTIVATION_REMINDER,
@@ -79,12 +79,12 @@ async def login(
             if ctx.passwords.needs_rehash(stored_hash):
                 # Parameters were raised since this hash was made; upgrade it now.
                 await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
-            pair = await _open_session(ctx, conn, account["id"])
+            pair = await _open_session(ctx, conn, account["id"], caller)
             await security.audit(
                 conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
             )
-            device = devices.issue(
-                ctx.challenges.device_key(), account["id"], device_id or devices.new_device_id(), now
+            device = device_tokens.issue(
+                ctx.challenges.device_key(), account["id"], device_id or device_tokens.new_device_id(), now
             )
             return LoggedIn(pair, device)
         # A wrong password, an unknown address, or the right password of a pending
@@ -104,7 +104,7 @@ async def login(
 def _known_device(ctx: AuthContext, account: asyncpg.Record | None, token: str | None) -> str | None:
     if account is None or not token:
         return None
-    return devices.device_of(ctx.challenges.device_key(), token, account["id"], ctx.clock())
+    return device_tokens.device_of(ctx.challenges.device_key(), token, account["id"], ctx.clock())
 
 
 async def _remind_to_activate(
@@ -115,7 +115,16 @@ async def _remind_to_activate(
     if not await ctx.within(ACTIVATION_REMINDER, str(account["id"]), conn):
         return
     now = ctx.clock()
+    # As POST /register/resend does: registration's locks, so that a registration
+    # replacing this account waits for us or we find the account gone; and removing the
+    # older links waits for an activation using one of them right now.
+    await accounts.lock_keys(conn, f"customer:{account['customer_number']}", f"email:{account['email_key']}")
+    kept = await accounts.find_by_email_keeping(conn, account["email_key"])
+    if kept is None or kept["id"] != account["id"] or kept["status"] != "pending":
+        return
     await token_records.void_unused(conn, "activation", account["id"])
+    if await accounts.status_of(conn, account["id"]) != "pending":
+        return
     token, token_hash = tokens.new_token()
     expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
     await token_records.insert(conn, "activation", token_hash, account["id"], now, expires)
@@ -154,7 +163,10 @@ async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> Token
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await session_records.claim_refresh_token(conn, token_hash)
-        if row is None or row["ended_at"] is not None or tokens.is_expired(row["expires_at"], now):
+        if (
+            row is None or row["ended_at"] is not None or tokens.is_expired(row["expires_at"], now)
+            or session_lifetime.has_ended(row["logged_in_at"], now, _max_age(ctx))
+        ):
             raise Problem(REFRESH_TOKEN_INVALID)
         reused = row["used_at"] is not None
         if reused:
@@ -162,7 +174,8 @@ async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> Token
             await security.audit(conn, now, "refresh_token_reused", caller.ip, row["account_id"])
         else:
             await session_records.use_refresh_token(conn, token_hash, now)
-            pair = await _issue_pair(ctx, conn, row["account_id"], row["session_id"])
+            await session_records.touch(conn, row["session_id"], now, devices.coarse_place(caller.ip))
+            pair = await _issue_pair(ctx, conn, row["account_id"], row["session_id"], row["logged_in_at"])
     if reused:
         # Raised after the block, so that the revocation is committed.
         raise Problem(REFRESH_TOKEN_INVALID)
@@ -182,10 +195,17 @@ async def authenticate(ctx: AuthContext, bearer_token: str) -> AccessClaims:
         claims = ctx.access_tokens.verify(bearer_token, ctx.clock())
     except InvalidAccessToken:
         raise _unauthorized() from None
+    oldest = ctx.clock() - _max_age(ctx)
     async with ctx.pool.acquire() as conn:
-        if not await session_records.is_active(conn, claims.session_id, claims.account_id):
+        if not await session_records.is_active(conn, claims.session_id, claims.account_id, oldest):
             raise _unauthorized()
     return claims
+
+
+async def current_roles(ctx: AuthContext, claims: AccessClaims) -> tuple[str, ...]:
+    """The roles the account holds now, which may be fewer than its access token says."""
+    async with ctx.pool.acquire() as conn:
+        return await accounts.roles_of(conn, claims.account_id)
 
 
 async def profile(ctx: AuthContext, claims: AccessClaims) -> asyncpg.Record:
@@ -196,28 +216,35 @@ async def profile(ctx: AuthContext, claims: AccessClaims) -> asyncpg.Record:
     return account
 
 
-async def _open_session(ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID) -> TokenPair:
+async def _open_session(
+    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, caller: Caller
+) -> TokenPair:
     session_id = uuid4()
-    await session_records.open_session(conn, session_id, account_id, ctx.clock())
-    return await _issue_pair(ctx, conn, account_id, session_id)
+    now = ctx.clock()
+    await session_records.open_session(
+        conn, session_id, account_id, now, caller.user_agent, devices.coarse_place(caller.ip)
+    )
+    return await _issue_pair(ctx, conn, account_id, session_id, now)
 
 
 async def _issue_pair(
-    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, session_id: UUID
+    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, session_id: UUID,
+    logged_in_at: datetime,
 ) -> TokenPair:
     """A fresh refresh token in the session and an access token carrying current roles."""
     now = ctx.clock()
     refresh_token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
-    await session_records.add_refresh_token(
-        conn, session_id, tokens.hash_token(refresh_token), now, _refresh_expiry(ctx, now)
+    expiry = session_lifetime.refresh_expiry(
+        now, logged_in_at, timedelta(days=ctx.settings.refresh_token_ttl_days), _max_age(ctx)
     )
+    await session_records.add_refresh_token(conn, session_id, tokens.hash_token(refresh_token), now, expiry)
     roles = await accounts.roles_of(conn, account_id)
     access = ctx.access_tokens.issue(AccessClaims(account_id, session_id, roles), now)
     return TokenPair(access, refresh_token, int(ctx.access_tokens.ttl.total_seconds()))
 
 
-def _refresh_expiry(ctx: AuthContext, now: datetime) -> datetime:
-    return now + timedelta(days=ctx.settings.refresh_token_ttl_days)
+def _max_age(ctx: AuthContext) -> timedelta:
+    return timedelta(days=ctx.settings.session_max_age_days)
 
 
 def _unauthorized() -> Problem:

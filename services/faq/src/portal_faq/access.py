@@ -152,24 +152,39 @@ class TokenVerifier:
 
 
 class SessionCheck:
-    """Asks the auth service whether a token's session is still open."""
+    """Asks the auth service whether a token's session is still open, and which roles
+    its account holds now: a role revoked after the token was issued ends at once."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
         self._http = http
         self._url = url
 
-    async def still_open(self, token: str) -> bool:
+    async def current_roles(self, token: str, token_roles: frozenset[str]) -> frozenset[str] | None:
+        """The account's roles now; None when the session has ended (logout, reset,
+        deletion). An auth from before roles were returned answers 204 without a body:
+        then the token's roles stand, as they did before."""
         try:
             async with self._http.get(
                 self._url,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS),
             ) as response:
-                if response.status in (200, 204):
-                    return True
                 if response.status == 401:
-                    return False
-                raise KeysUnavailable(f"session check answered {response.status}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                    return None
+                if response.status == 204:
+                    return token_roles
+                if response.status != 200:
+                    raise KeysUnavailable(f"session check answered {response.status}")
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             # Fail closed: an edit we cannot vouch for waits until auth answers.
             raise KeysUnavailable(f"session check failed: {type(exc).__name__}") from exc
+        return parse_roles(body)
+
+
+def parse_roles(body: object) -> frozenset[str]:
+    """`{"roles": [...]}` from auth's session answer; KeysUnavailable for anything else."""
+    roles = body.get("roles") if isinstance(body, dict) else None
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise KeysUnavailable("session check answered without a list of roles")
+    return frozenset(roles)

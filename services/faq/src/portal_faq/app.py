@@ -19,8 +19,8 @@ from portal_faq.editing import Editing
 from portal_faq.reading import Reader
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
-from portal_shared.metrics import add_metrics
-from portal_shared.outbox import OutboxRelay, RelaySettings
+from portal_shared.metrics import add_metrics, on_scrape
+from portal_shared.outbox import OutboxMetrics, OutboxRelay, RelaySettings
 from portal_shared.ratelimit import RateLimiter
 from portal_shared.tasks import stop_task
 from portal_shared.web import new_application
@@ -41,14 +41,15 @@ def create_app(settings: FaqSettings, clock: Clock = utc_now) -> web.Application
     app = new_application(settings.cors_allowed_origins, trusted_proxies=settings.trusted_proxies)
     app[keys.SETTINGS] = settings
     app[keys.CACHE] = ResponseCache(settings.faq_cache_entries)
+    registry = add_metrics(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_content_watcher)
     app.cleanup_ctx.append(_http_client)
-    app.cleanup_ctx.append(_outbox_relay)
+    app.cleanup_ctx.append(_outbox_relay(OutboxMetrics(registry, SCHEMA)))
     app.cleanup_ctx.append(_services(clock))
     routes.setup(app)
-    add_health_routes(app, {"database": _check_database, "broker": _check_broker})
-    add_metrics(app)
+    add_health_routes(app, {"database": _check_database, "broker": _check_broker}, registry)
+    on_scrape(app, lambda: app[keys.RELAY].measure_backlog())
     return app
 
 
@@ -84,17 +85,21 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    relay = OutboxRelay(
-        app[keys.POOL],
-        settings.faq_database_url,
-        RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
-    )
-    app[keys.RELAY] = relay
-    relay.start()
-    yield
-    await relay.stop()
+def _outbox_relay(metrics: OutboxMetrics):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        settings = app[keys.SETTINGS]
+        relay = OutboxRelay(
+            app[keys.POOL],
+            settings.faq_database_url,
+            RelaySettings(settings.amqp_url, settings.events_exchange, SCHEMA),
+            metrics,
+        )
+        app[keys.RELAY] = relay
+        relay.start()
+        yield
+        await relay.stop()
+
+    return lifecycle
 
 
 def _services(clock: Clock):  # type: ignore[no-untyped-def]

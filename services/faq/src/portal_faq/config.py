@@ -18,7 +18,8 @@ class FaqSettings(CommonSettings):
     # Editing: access tokens of the auth service, verified with its published keys.
     auth_jwks_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/.well-known/jwks.json")
     # Asked before every edit whether the editor's session is still open (logout,
-    # password reset and deletion end it before the access token expires).
+    # password reset and deletion end it before the access token expires) and which
+    # roles the account holds now (a revoked role ends editing at once).
     auth_session_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/api/v1/auth/session")
     # An unknown key id fetches the key set again, at most this often (a forged `kid`
     # must not turn every request into a request to the auth service).

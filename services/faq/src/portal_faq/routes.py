@@ -12,6 +12,7 @@ from portal_faq.cache import Rendered
 from portal_faq.domain.editors import bearer_token, may_edit
 from portal_faq.domain.etags import not_modified
 from portal_faq.domain.search import InvalidSearch, parse_search
+from portal_faq.openapi import openapi_document
 from portal_faq.problems import FAQ_CATEGORY_NOT_FOUND, FAQ_ENTRY_NOT_FOUND, FORBIDDEN
 from portal_faq.schemas import (
     CategoryBody,
@@ -47,6 +48,7 @@ SLUG = "{slug:[a-z0-9][a-z0-9-]{0,79}}"
 def setup(app: web.Application) -> None:
     router = app.router
     router.add_get(PREFIX, list_faq)
+    router.add_get(f"{PREFIX}/openapi.json", openapi)
     router.add_get(f"{PREFIX}/search", search)
     router.add_get(f"{PREFIX}/entries/{SLUG}", get_entry)
     router.add_post(f"{PREFIX}/entries", create_entry)
@@ -113,6 +115,12 @@ def _public(request: web.Request, rendered: Rendered) -> web.Response:
     return web.Response(body=rendered.body, content_type="application/json", headers=headers)
 
 
+async def openapi(request: web.Request) -> web.Response:
+    response = web.json_response(openapi_document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 # --- editing (faq_editor only) -----------------------------------------------------
 
 
@@ -174,13 +182,17 @@ async def _editor(request: web.Request) -> str:
     except KeysUnavailable:
         raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
     if not may_edit(caller.roles):
+        # Settled without asking auth: a role granted since takes effect with the next
+        # access token (login or refresh).
         raise Problem(FORBIDDEN)
     try:
-        still_open = await request.app[keys.SESSIONS].still_open(token)
+        roles_now = await request.app[keys.SESSIONS].current_roles(token, caller.roles)
     except KeysUnavailable:
         raise Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}) from None
-    if not still_open:  # logged out, password reset or account deleted meanwhile
+    if roles_now is None:  # logged out, password reset or account deleted meanwhile
         raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if not may_edit(roles_now):  # the role was revoked after the token was issued
+        raise Problem(FORBIDDEN)
     return caller.account_id
 
 

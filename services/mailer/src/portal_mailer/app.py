@@ -33,8 +33,11 @@ def create_app(settings: MailerSettings) -> web.Application:
     app.cleanup_ctx.append(_smtp)
     app.cleanup_ctx.append(_consumer)
     add_health_routes(
-        app, {"database": _check_database, "broker": _check_broker, "smtp": _check_smtp}
+        app,
+        {"database": _check_database, "broker": _check_broker, "smtp": _check_smtp},
+        app[METRICS].registry,
     )
+    app[METRICS].scrape_hooks.append(lambda: app[CONSUMER].measure_queues())
     app.router.add_get("/metrics", app[METRICS].handle)
     return app
 

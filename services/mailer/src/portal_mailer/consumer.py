@@ -16,13 +16,13 @@ import logging
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
 from portal_mailer.config import MailerSettings
 from portal_mailer.delivery import MailDelivery
 from portal_mailer.metrics import MailerMetrics
 from portal_mailer.settlement import Settlement
-from portal_mailer.topology import declare_topology
+from portal_mailer.topology import declare_topology, retry_queue_name
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class MailConsumer:
         self._delivery = delivery
         self._metrics = metrics
         self._settlement: Settlement | None = None
+        self._connection: AbstractConnection | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         # A message may need a connect plus a few SMTP commands for each of its (at most
@@ -77,6 +78,7 @@ class MailConsumer:
         )
         lost = asyncio.Event()
         connection.close_callbacks.add(lambda *_: lost.set())
+        self._connection = connection
         try:
             channel = await connection.channel(publisher_confirms=False)
             # Retry and dead-letter copies are published with confirms: the original is
@@ -99,6 +101,7 @@ class MailConsumer:
             await self._drain()
         finally:
             self.consuming = False
+            self._connection = None
             await connection.close()
 
     async def _drain(self) -> None:
@@ -116,6 +119,44 @@ class MailConsumer:
         """Sleep, but wake at once when the consumer is stopping."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # --- what operators see -------------------------------------------------------
+
+    async def measure_queues(self) -> None:
+        """A scrape hook: each mailer queue's depth and consumers, as the broker reports
+        them to a passive declare. On a channel of its own: a failed passive declare
+        closes its channel, and that must never be one the consumer works on."""
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            self._metrics.forget_queues()
+            return
+        try:
+            channel = await connection.channel(publisher_confirms=False)
+            try:
+                for name, kind in self._queue_kinds():
+                    queue = await channel.declare_queue(name, passive=True)
+                    result = queue.declaration_result
+                    self._metrics.observe_queue(
+                        name, kind, result.message_count or 0, result.consumer_count or 0
+                    )
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+        except BaseException:
+            self._metrics.forget_queues()
+            raise
+
+    def _queue_kinds(self) -> list[tuple[str, str]]:
+        settings = self._settings
+        retry = [
+            (retry_queue_name(settings.mailer_queue, delay), "retry")
+            for delay in sorted(set(settings.mailer_retry_delays_seconds))
+        ]
+        return [
+            (settings.mailer_queue, "events"),
+            *retry,
+            (settings.mailer_dead_letter_queue, "dead-letters"),
+        ]
 
     # --- one message ---------------------------------------------------------------
 

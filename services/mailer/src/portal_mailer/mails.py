@@ -33,6 +33,8 @@ from portal_shared.events import (
     ActivationReminder,
     ContactRequested,
     CustomerReleased,
+    EmailChanged,
+    EmailChangeRequested,
     Event,
     Locale,
     PasswordChanged,
@@ -48,6 +50,7 @@ ACTIVATION_PATH = "/aktivieren"
 REGISTER_PATH = "/registrieren"
 RESET_PATH = "/passwort-zuruecksetzen"
 FORGOT_PATH = "/passwort-vergessen"
+EMAIL_CONFIRM_PATH = "/email-bestaetigen"
 SUBJECT_MAX_CHARS = 120
 
 
@@ -115,10 +118,16 @@ def _password_reset(event: Event, context: MailContext) -> list[PlannedMail]:
                        payload.reset_token, payload.expires_at)]
 
 
+def _email_change(event: Event, context: MailContext) -> list[PlannedMail]:
+    payload = _payload(event, EmailChangeRequested)
+    return [_link_mail("email-change", event, payload, context, EMAIL_CONFIRM_PATH,
+                       payload.confirm_token, payload.expires_at)]
+
+
 def _link_mail(
     template: str,
     event: Event,
-    payload: RegistrationCreated | ActivationReminder | ResetRequested,
+    payload: RegistrationCreated | ActivationReminder | ResetRequested | EmailChangeRequested,
     context: MailContext,
     path: str,
     token: str,
@@ -218,6 +227,19 @@ def _customer_released(event: Event, context: MailContext) -> list[PlannedMail]:
                         reply_to=context.support_email)]
 
 
+def _email_changed(event: Event, context: MailContext) -> list[PlannedMail]:
+    """To the old address: what changed and when, and whom to tell if it was not them."""
+    payload = _payload(event, EmailChanged)
+    values = {
+        "last_name": payload.last_name,
+        "new_email": payload.new_email,
+        "changed_at": format_moment(payload.changed_at, context.timezone, payload.locale),
+        **_support(context, replies_reach_support=True),
+    }
+    return [PlannedMail("email-changed", payload.locale, payload.email, values,
+                        reply_to=context.support_email)]
+
+
 def _contact(event: Event, context: MailContext) -> list[PlannedMail]:
     """Support gets the request (answering reaches the customer), the sender a receipt.
 
@@ -283,4 +305,6 @@ _PLANNERS: dict[type[Payload], Callable[[Event, MailContext], list[PlannedMail]]
     RegistrationRefused: _registration_refused,
     RegistrationContested: _registration_contested,
     CustomerReleased: _customer_released,
+    EmailChangeRequested: _email_change,
+    EmailChanged: _email_changed,
 }

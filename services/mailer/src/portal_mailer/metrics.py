@@ -3,6 +3,11 @@
 Counters are labelled by template (the mail's kind; `none` for messages that never
 became an event), so an alert can tell "activation mails are failing" from "the
 contact form's receipts bounce".
+
+The queues' depths are asked of the broker at scrape time (a passive declare per queue,
+by the consumer, on a channel of its own): `kind` is `events` for the mailer queue,
+`retry` for each delay queue and `dead-letters` for the dead-letter queue. Every replica
+reports the same queues; aggregate with `max`, not `sum`.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
+
+from portal_shared.metrics import ScrapeHook, run_scrape_hooks
 
 
 class MailerMetrics:
@@ -46,8 +53,29 @@ class MailerMetrics:
             "mailer_messages_in_flight", "Messages taken from the queue and not yet settled.",
             registry=self.registry,
         )
+        self.queue_messages = Gauge(
+            "mailer_queue_messages",
+            "Messages ready in a mailer queue as the broker reports them to a passive declare "
+            "(messages delivered and not yet acknowledged are not included).",
+            ["queue", "kind"], registry=self.registry,
+        )
+        self.queue_consumers = Gauge(
+            "mailer_queue_consumers", "Consumers of a mailer queue as the broker reports them.",
+            ["queue", "kind"], registry=self.registry,
+        )
+        self.scrape_hooks: list[ScrapeHook] = []
+
+    def observe_queue(self, queue: str, kind: str, messages: int, consumers: int) -> None:
+        self.queue_messages.labels(queue, kind).set(messages)
+        self.queue_consumers.labels(queue, kind).set(consumers)
+
+    def forget_queues(self) -> None:
+        """Depths unknown (no broker connection): no series rather than stale ones."""
+        self.queue_messages.clear()
+        self.queue_consumers.clear()
 
     async def handle(self, request: web.Request) -> web.Response:
+        await run_scrape_hooks(self.scrape_hooks)
         return web.Response(
             body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -38,8 +38,7 @@ def create_app(settings: PortalSettings, clock: Clock = utc_now) -> web.Applicat
     app.on_response_prepare.append(edge.security_headers)
     rendering.setup(app)
     routes.setup(app)
-    add_health_routes(app, {"database": _check_database})
-    add_metrics(app)
+    add_health_routes(app, {"database": _check_database}, add_metrics(app))
     return app
 
 
@@ -47,7 +46,12 @@ def _context(clock: Clock):  # type: ignore[no-untyped-def]
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         # The portal's connections carry no session state, so releasing one needs no reset.
-        pool = await create_pool(settings.portal_database_url, SCHEMA, "portal-web", max_size=10, stateless=True)
+        # Its rows are sessions: a crash may lose the last fraction of a second of them
+        # (a customer logs in again), so commits need not wait for the disk.
+        pool = await create_pool(
+            settings.portal_database_url, SCHEMA, "portal-web", max_size=10,
+            stateless=True, durable_commits=False,
+        )
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds)
         http = aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=100))
         app[CONTEXT] = PortalContext(

@@ -98,11 +98,18 @@ def _page_context(request: web.Request) -> dict[str, Any]:
         local = value.astimezone(BERLIN)
         return local.strftime("%d.%m.%Y") if language == "de" else local.strftime("%-d %B %Y")
 
+    def format_moment(value: datetime) -> str:
+        local = value.astimezone(BERLIN)
+        if language == "de":
+            return local.strftime("%d.%m.%Y, %H:%M Uhr")
+        return local.strftime("%-d %B %Y, %H:%M")
+
     return {
         "lang": language,
         "t": t,
         "error_text": error_text,
         "format_date": format_date,
+        "format_moment": format_moment,
         "logged_in": bool(session and session.logged_in),
         "csrf_token": session.csrf_token if session else "",
         "path": request.path,
@@ -138,4 +145,7 @@ async def render_error(
 
 
 # Where to start again after a refused POST to a path that has no page of its own.
-_RETRY_PAGE = {"/logout": "/konto", "/konto/passwort": "/konto", "/passwort/pruefen": "/"}
+_RETRY_PAGE = {
+    "/logout": "/konto", "/konto/passwort": "/konto", "/konto/email": "/konto",
+    "/konto/geraete/abmelden": "/konto", "/konto/geraete/andere-abmelden": "/konto", "/passwort/pruefen": "/",
+}

@@ -1,7 +1,9 @@
 """The auth and FAQ APIs, as the portal's server side calls them.
 
 Every call carries the customer's IP (`X-Forwarded-For`, so auth's and FAQ's throttles
-count the customer, not the portal), the page language and the request id. An API that
+count the customer, not the portal), the browser's User-Agent (`X-Client-User-Agent`,
+for the customer's list of devices; the portal's own User-Agent stays its own), the page
+language and the request id. An API that
 does not answer, or answers 5xx, is `UpstreamUnavailable`: the page says "try again
 later" instead of showing what went wrong.
 """
@@ -20,6 +22,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from portal_shared.i18n import Language
+from portal_shared.web import CLIENT_USER_AGENT_HEADER
 from portal_web.domain.caching import public_max_age
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ class Caller:
     ip: str
     language: Language
     request_id: str
+    user_agent: str = ""  # the browser's, for the customer's list of devices
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ class Api:
             "X-Request-ID": caller.request_id,
             "Accept": "application/json, application/problem+json",
         }
+        if caller.user_agent:
+            headers[CLIENT_USER_AGENT_HEADER] = caller.user_agent
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         cacheable = method == "GET" and bearer is None and self._cache is not None

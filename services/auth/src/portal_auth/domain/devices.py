@@ -1,53 +1,59 @@
-"""Device tokens (OWASP "device cookies"): proof that a browser logged in to an account
-before. Failed logins that carry a valid one are counted for that device alone, so
-guesses from elsewhere never make the owner's own browser solve a challenge.
-
-A token is `<device id>.<issued, unix seconds>.<HMAC-SHA256(account id, device id,
-issued)>`: nothing is stored, it cannot be made for another account, and it lapses after
-`DEVICE_TOKEN_TTL`. It proves nothing but "this browser logged in here before": it is
-never a credential.
-"""
+"""What a customer's list of sessions shows of each: the device (the User-Agent made
+short: browser and system) and the coarse place (the IP address without its last part,
+which is all that is kept of it there)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from ipaddress import IPv6Address, ip_address
 
-DEVICE_TOKEN_TTL = timedelta(days=180)
-MAX_TOKEN_CHARS = 200
-_SHAPE = re.compile(r"^([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
+LABEL_MAX_LENGTH = 60
 
-
-def new_device_id() -> str:
-    return secrets.token_urlsafe(16)  # 128 bits, 22 characters
-
-
-def issue(key: bytes, account_id: UUID, device_id: str, now: datetime) -> str:
-    issued = int(now.timestamp())
-    return f"{device_id}.{issued}.{_mac(key, account_id, device_id, issued)}"
-
-
-def device_of(key: bytes, token: str, account_id: UUID, now: datetime) -> str | None:
-    """The device id in `token` when the token was issued for this account and is
-    still within its lifetime, else None."""
-    found = _SHAPE.match(token) if len(token) <= MAX_TOKEN_CHARS else None
-    if found is None:
-        return None
-    device_id, issued_text, mac = found.groups()
-    issued = int(issued_text)
-    if not hmac.compare_digest(mac, _mac(key, account_id, device_id, issued)):
-        return None
-    age = now - datetime.fromtimestamp(issued, UTC)
-    if age > DEVICE_TOKEN_TTL or age < -timedelta(minutes=5):
-        return None
-    return device_id
+# First match wins: Edge and Opera also name Chrome, Chrome also names Safari.
+_BROWSERS = (
+    ("Edge", re.compile(r"\bEdg(?:e|A|iOS)?/\d")),
+    ("Opera", re.compile(r"\b(?:OPR|Opera)/\d")),
+    ("Samsung Internet", re.compile(r"\bSamsungBrowser/\d")),
+    ("Firefox", re.compile(r"\b(?:Firefox|FxiOS)/\d")),
+    ("Chrome", re.compile(r"\b(?:HeadlessChrome|Chrome|CriOS|Chromium)/\d")),
+    ("Safari", re.compile(r"\bVersion/\d[\d.]*(?: Mobile/\S+)? Safari/")),
+)
+# iPhone and iPad before macOS (their agents say "like Mac OS X"), Android before Linux.
+_SYSTEMS = (
+    ("iPhone", re.compile(r"\biPhone\b")),
+    ("iPad", re.compile(r"\biPad\b")),
+    ("Android", re.compile(r"\bAndroid\b")),
+    ("Windows", re.compile(r"\bWindows\b")),
+    ("ChromeOS", re.compile(r"\bCrOS\b")),
+    ("macOS", re.compile(r"\bMac OS X\b|\bMacintosh\b")),
+    ("Linux", re.compile(r"\bLinux\b")),
+)
 
 
-def _mac(key: bytes, account_id: UUID, device_id: str, issued: int) -> str:
-    digest = hmac.new(key, f"{account_id}|{device_id}|{issued}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+def device_label(user_agent: str) -> str:
+    """'Firefox (Windows)', 'Safari (iPhone)'; an agent we do not know shortened as it is;
+    '' when there was none."""
+    agent = " ".join(user_agent.split())
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(agent)), None)
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(agent)), None)
+    if browser and system:
+        return f"{browser} ({system})"
+    if browser or system:
+        return str(browser or system)
+    if len(agent) <= LABEL_MAX_LENGTH:
+        return agent
+    return agent[: LABEL_MAX_LENGTH - 1].rstrip() + "…"
+
+
+def coarse_place(address: str) -> str:
+    """'203.0.113.*' (IPv4 without the last octet), '2001:db8:85a3:*' (IPv6: the first 48
+    bits, what a provider assigns a site); '' for anything that is not an address."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return ""
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, IPv6Address):
+        return ":".join(f"{int(part, 16):x}" for part in ip.exploded.split(":")[:3]) + ":*"
+    return ".".join(str(ip).split(".")[:3]) + ".*"

@@ -8,6 +8,10 @@ from portal_shared.ratelimit import Limit
 
 REGISTER = Limit("register", hits=10, window=timedelta(minutes=10))
 ACTIVATE = Limit("activate", hits=30, window=timedelta(minutes=10))
+# Resending the activation mail: per IP a 429; per address quietly (same answer, no mail),
+# so nobody can flood a mailbox and the limit says nothing about the address.
+RESEND_PER_IP = Limit("resend-ip", hits=10, window=timedelta(minutes=15))
+RESEND_PER_ADDRESS = Limit("resend-address", hits=3, window=timedelta(hours=1))
 FORGOT_PER_IP = Limit("forgot-ip", hits=10, window=timedelta(minutes=15))
 # Reset mails per account (only requests that match count): past it, further requests
 # are answered alike but send nothing — the newest mail already holds a working link.
@@ -22,6 +26,9 @@ OWNERSHIP_NOTICES = Limit("ownership-notices", hits=5, window=timedelta(hours=1)
 ACTIVATION_REMINDER = Limit("activation-reminder", hits=3, window=timedelta(hours=1))
 RESET = Limit("reset", hits=30, window=timedelta(minutes=10))
 CHECK = Limit("check", hits=120, window=timedelta(minutes=1))
+# Changing the address sends a mail to an address of the caller's choosing: per account.
+EMAIL_CHANGE = Limit("email-change", hits=5, window=timedelta(hours=1))
+EMAIL_CONFIRM = Limit("email-confirm", hits=30, window=timedelta(minutes=10))
 REFRESH = Limit("refresh", hits=120, window=timedelta(minutes=1))
 
 # Failed logins per address (known or not) without a valid device token.

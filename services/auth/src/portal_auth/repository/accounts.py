@@ -26,6 +26,8 @@ ORDER BY a.created_at, a.id
 FOR UPDATE OF a
 """
 DELETE_ACCOUNTS = "DELETE FROM accounts WHERE id = ANY($1::uuid[])"
+HOLDING_EMAIL = "SELECT id, status FROM accounts WHERE email_key = $1 FOR UPDATE"
+CHANGE_EMAIL = "UPDATE accounts SET email = $2, email_key = $3 WHERE id = $1"
 INSERT_PENDING = """
 INSERT INTO accounts (id, customer_number, email, email_key, password_hash, locale, status,
                       created_at, terms_version, privacy_version, consented_at, registered_with_code)
@@ -44,6 +46,10 @@ SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.pass
 FROM accounts a JOIN customers c USING (customer_number)
 """
 FIND_BY_EMAIL = ACCOUNT_COLUMNS + "WHERE a.email_key = $1"
+# Keeps the row from being deleted (or its key changed) until the transaction ends,
+# without blocking an activation, which only updates it.
+FIND_BY_EMAIL_KEEPING = FIND_BY_EMAIL + " FOR KEY SHARE OF a"
+STATUS = "SELECT status FROM accounts WHERE id = $1"
 FIND_BY_ID = ACCOUNT_COLUMNS + "WHERE a.id = $1"
 FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL = (
     ACCOUNT_COLUMNS + "WHERE a.customer_number = $1 AND a.email_key = $2 AND a.status = 'active'"
@@ -85,6 +91,14 @@ async def holders_of_customer(conn: Conn, customer_number: str) -> list[asyncpg.
     return await conn.fetch(HOLDERS_OF_CUSTOMER, customer_number)
 
 
+async def holding_email(conn: Conn, email_key: str) -> list[asyncpg.Record]:
+    return await conn.fetch(HOLDING_EMAIL, email_key)
+
+
+async def change_email(conn: Conn, account_id: UUID, email: str, email_key: str) -> None:
+    await conn.execute(CHANGE_EMAIL, account_id, email, email_key)
+
+
 async def delete_accounts(conn: Conn, account_ids: Sequence[UUID]) -> None:
     await conn.execute(DELETE_ACCOUNTS, list(account_ids))
 
@@ -110,6 +124,14 @@ async def activate(conn: Conn, account_id: UUID, now: datetime) -> None:
 
 async def find_by_email(conn: Conn, email_key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_BY_EMAIL, email_key)
+
+
+async def find_by_email_keeping(conn: Conn, email_key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(FIND_BY_EMAIL_KEEPING, email_key)
+
+
+async def status_of(conn: Conn, account_id: UUID) -> str | None:
+    return await conn.fetchval(STATUS, account_id)
 
 
 async def find_by_id(conn: Conn, account_id: UUID) -> asyncpg.Record | None:

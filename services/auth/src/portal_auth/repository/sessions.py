@@ -9,12 +9,27 @@ import asyncpg
 
 from portal_auth.repository import Conn
 
-INSERT_SESSION = "INSERT INTO sessions (id, account_id, created_at) VALUES ($1, $2, $3)"
+INSERT_SESSION = """
+INSERT INTO sessions (id, account_id, created_at, last_used_at, user_agent, place)
+VALUES ($1, $2, $3, $3, $4, $5)
+"""
+TOUCH = "UPDATE sessions SET last_used_at = $2, place = $3 WHERE id = $1"
+LIST_OPEN = """
+SELECT s.id, s.user_agent, s.place, s.created_at, coalesce(s.last_used_at, s.created_at) AS last_used_at
+FROM sessions s
+WHERE s.account_id = $1 AND s.ended_at IS NULL AND s.created_at > $2
+  AND EXISTS (SELECT 1 FROM refresh_tokens r
+              WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > $3)
+ORDER BY last_used_at DESC, s.created_at DESC
+"""
+END_OWN = """
+UPDATE sessions SET ended_at = $3 WHERE id = $1 AND account_id = $2 AND ended_at IS NULL RETURNING id
+"""
 INSERT_REFRESH = """
 INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
 """
 CLAIM_REFRESH = """
-SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at
+SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at, s.created_at AS logged_in_at
 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
 WHERE r.token_hash = $1
 FOR UPDATE OF r, s
@@ -25,15 +40,35 @@ END_SESSIONS_OF = """
 UPDATE sessions SET ended_at = $2
 WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $3
 """
-IS_ACTIVE = "SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND ended_at IS NULL"
+IS_ACTIVE = """
+SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND ended_at IS NULL AND created_at > $3
+"""
 PURGE_ENDED = """
 DELETE FROM sessions s WHERE s.ended_at < $1
    OR NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id AND r.expires_at > $1)
 """
 
 
-async def open_session(conn: Conn, session_id: UUID, account_id: UUID, now: datetime) -> None:
-    await conn.execute(INSERT_SESSION, session_id, account_id, now)
+async def open_session(
+    conn: Conn, session_id: UUID, account_id: UUID, now: datetime, user_agent: str = "", place: str = ""
+) -> None:
+    await conn.execute(INSERT_SESSION, session_id, account_id, now, user_agent, place)
+
+
+async def touch(conn: Conn, session_id: UUID, now: datetime, place: str) -> None:
+    """A refresh is a use: when, and from where (coarsely)."""
+    await conn.execute(TOUCH, session_id, now, place)
+
+
+async def list_open(conn: Conn, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[asyncpg.Record]:
+    """Sessions that can still go on: not ended, not past the maximum age, with a live
+    refresh token."""
+    return await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)
+
+
+async def end_own(conn: Conn, session_id: UUID, account_id: UUID, now: datetime) -> bool:
+    """End one session of this account; False when there is none such still open."""
+    return await conn.fetchval(END_OWN, session_id, account_id, now) is not None
 
 
 async def add_refresh_token(
@@ -60,8 +95,9 @@ async def end_sessions_of(
     await conn.execute(END_SESSIONS_OF, account_id, now, keep)
 
 
-async def is_active(conn: Conn, session_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(IS_ACTIVE, session_id, account_id) is not None
+async def is_active(conn: Conn, session_id: UUID, account_id: UUID, logged_in_after: datetime) -> bool:
+    """Not ended, and not older than the maximum age (logged in after `logged_in_after`)."""
+    return await conn.fetchval(IS_ACTIVE, session_id, account_id, logged_in_after) is not None
 
 
 async def purge(conn: Conn, now: datetime) -> None:

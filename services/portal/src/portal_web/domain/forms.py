@@ -15,12 +15,15 @@ REGISTER_OPTIONAL = ("registration_code",)
 REGISTER_CONSENT = ("accept_terms", "accept_privacy")
 LOGIN = ("email", "password")
 FORGOT = ("customer_number", "email")
+RESEND = ("email",)
 RESET = ("password", "password_confirm")
 CHANGE_PASSWORD = ("current_password", "new_password", "new_password_confirm")
+CHANGE_EMAIL = ("new_email", "email_password")
 DELETE_ACCOUNT = ("password", "confirm")
 CONTACT = ("name", "email", "customer_number", "subject", "message")
 PASSWORD_FIELDS = frozenset(
-    {"password", "password_confirm", "current_password", "new_password", "new_password_confirm"}
+    {"password", "password_confirm", "current_password", "new_password", "new_password_confirm",
+     "email_password"}
 )
 
 MAX_ALTCHA = 1000  # a solved challenge as the page's script sends it (~350 characters)
@@ -31,7 +34,7 @@ _NOT_KEPT = frozenset({"csrf_token", "altcha"})
 
 # The longest value a field may carry (the APIs' limits); longer input is refused here.
 MAX_LENGTH = {"last_name": 200, "customer_number": 64, "registration_code": 100, "email": 320,
-              "name": 200, "subject": 200, "message": 5000}
+              "new_email": 320, "name": 200, "subject": 200, "message": 5000}
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def missing(form: Mapping[str, str], fields: Iterable[str], optional: Iterable[s
             errors.append(FieldError(name, "required"))
         elif len(value) > MAX_LENGTH.get(name, 1024):
             errors.append(FieldError(name, "too_long"))
-        elif name == "email" and not looks_like_email(value):
+        elif name in ("email", "new_email") and not looks_like_email(value):
             errors.append(FieldError(name, "invalid_email"))
     return errors
 
@@ -78,7 +81,8 @@ _CODE_FIELDS = {
     # Auth does not say which of them is wrong (that would tell a guesser which half of
     # the invoice data was right); a code field is marked too, its text says "if you have one".
     "customer_mismatch": ("last_name", "customer_number", "registration_code"),
-    "current_password_invalid": ("current_password",),
+    "current_password_invalid": ("current_password", "email_password"),
+    "email_unchanged": ("new_email",),
     "password_policy": ("password",),
     "invalid_credentials": ("email",),
     "challenge_required": ("password",),

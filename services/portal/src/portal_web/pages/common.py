@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from portal_shared.web import CORRELATION_ID, client_ip
+from portal_shared.web import CORRELATION_ID, MAX_USER_AGENT_LENGTH, client_ip
 from portal_web import sessions
 from portal_web.domain.forms import FieldError, values_to_keep
 from portal_web.keys import CONTEXT, LANGUAGE
@@ -25,6 +25,7 @@ def caller(request: web.Request) -> Caller:
         ip=client_ip(request, settings.trusted_proxies),
         language=request[LANGUAGE],  # type: ignore[arg-type]
         request_id=request[CORRELATION_ID],
+        user_agent=request.headers.get("User-Agent", "")[:MAX_USER_AGENT_LENGTH],
     )
 
 

@@ -1,6 +1,8 @@
-"""/registrieren → „Bitte bestätigen Sie Ihre Registrierung“ → /aktivieren.
+"""/registrieren → „Bitte bestätigen Sie Ihre Registrierung“ → /aktivieren, and
+/registrieren/erneut-senden for a new activation link.
 
-Known and unknown data look the same: auth answers 202 for both, and so does this page.
+Known and unknown data look the same: auth answers 202 for both, and so does this page
+(also the resend page, whether or not a registration is pending for the address).
 The activation page never consumes the token on GET (mail scanners open links): the
 customer presses „Konto aktivieren“, which POSTs it.
 """
@@ -15,6 +17,7 @@ from portal_web.pages.passwords import password_rules
 from portal_web.rendering import render
 
 TEMPLATE = "register.html"
+RESEND = "resend.html"
 
 
 async def show(request: web.Request) -> web.Response:
@@ -84,9 +87,36 @@ async def activate(request: web.Request) -> web.Response:
     answer = await apis(request).auth.call("POST", "/api/v1/auth/activate", caller(request), {"token": token})
     if answer.ok:
         return await render(request, "activate_result.html", {"outcome": "activated"})
+    if answer.code == "already_activated":  # the link was used before: nothing went wrong
+        return await render(request, "activate_result.html", {"outcome": "already_active"})
     if answer.status == 410:
         return await render(request, "activate_result.html", {"outcome": "expired"}, status=410)
     if answer.status == 429:
         wait = forms.wait_minutes(answer.retry_after())
         return await render(request, "activate_result.html", {"outcome": "busy", "wait": wait}, status=429)
     return await render(request, "activate_result.html", {"outcome": "invalid"}, status=400)
+
+
+async def show_resend(request: web.Request) -> web.Response:
+    return await form_page(request, RESEND)
+
+
+async def submit_resend(request: web.Request) -> web.Response:
+    posted = await form(request)
+    errors = forms.missing(posted, forms.RESEND)
+    if errors:
+        return await form_page(request, RESEND, posted, errors)
+    body = {"email": posted["email"].strip()}
+    answer = await apis(request).auth.call("POST", "/api/v1/auth/register/resend", caller(request), body)
+    if answer.status == 429:
+        wait = forms.wait_minutes(answer.retry_after())
+        return await form_page(request, RESEND, posted, [forms.FieldError("email", "too_many_requests")],
+                               status=429, wait=wait)
+    if not answer.ok:
+        return await form_page(request, RESEND, posted,
+                               forms.from_problem(answer.code, answer.field_errors(), forms.RESEND))
+    return redirect("/registrieren/erneut-senden/gesendet")
+
+
+async def resend_sent(request: web.Request) -> web.Response:
+    return await render(request, "resend_sent.html")
