@@ -1,0 +1,337 @@
+"""The FAQ's search index in memory: the same matching and ranking as the database search
+(migrations/0002_search.sql, repository/search.py), computed in Python without I/O.
+
+An FAQ has tens to a few hundred entries, so the whole index is a few hundred kB and a
+query costs tens of microseconds instead of a database round trip with trigram scans.
+
+- Words are stemmed with the Snowball stemmers PostgreSQL uses (`german` and `english`,
+  same stop words), so "Passwörter" finds "Passwort".
+- A stem of four letters or more also matches as a prefix ("aktivier" finds
+  "aktivierungslink"; a half-typed word finds the whole).
+- A typed word of four letters or more that the FAQ does not contain is matched to up to
+  three words of the FAQ's vocabulary: a misspelling ("pasword": "passwort", by edit
+  similarity) or a part of a compound ("passwortregeln": "passwort", a vocabulary word of
+  five letters or more found nearly whole inside it).
+- Entries matching more of the typed words come first, then by PostgreSQL's `ts_rank`
+  (question A = 1.0, answer B = 0.4, category title C = 0.2), then in reading order.
+- The question is highlighted wherever a word matches; the answer snippet shows up to two
+  fragments of at most 30 words around the matches (or its first 12 words), like
+  `ts_headline`. Every piece of text is escaped; `<mark>` is the only markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+from portal_faq.domain import stopwords
+from portal_faq.domain.search import search_terms
+
+# ts_rank's default weights for A, B, C; 1.64493406685 = pi^2 / 6, its normalisation.
+WEIGHT_QUESTION = 1.0
+WEIGHT_ANSWER = 0.4
+WEIGHT_CATEGORY = 0.2
+_ZETA2 = 1.64493406685
+PREFIX_MIN = 4  # a stem this long matches as a prefix too
+GUESS_MIN = 4  # unknown words this long are matched to the vocabulary
+GUESSES = 3
+GUESS_RATIO = 75.0  # rapidfuzz.fuzz.ratio (0–100) for a misspelling
+COMPOUND_PART_MIN = 5
+COMPOUND_PARTIAL = 90.0  # fuzz.partial_ratio: the part appears (nearly) whole in the word
+SNIPPET_MAX_WORDS = 30
+SNIPPET_MIN_WORDS = 12
+SNIPPET_FRAGMENTS = 2
+FRAGMENT_DELIMITER = " … "
+
+_WORD = re.compile(r"[^\W_]+")
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+_STEMMERS = {"german": snowballstemmer.stemmer("german"),
+             "english": snowballstemmer.stemmer("english")}
+_STOP = {"german": stopwords.GERMAN, "english": stopwords.ENGLISH}
+
+
+@lru_cache(maxsize=65536)
+def lexeme(word: str, config: str) -> str | None:
+    """The stem of a lower-case word in `config` ("german"/"english"), None for a stop word."""
+    if word in _STOP[config]:
+        return None
+    return _STEMMERS[config].stemWord(word)
+
+
+def lexemes(word: str) -> set[str]:
+    """A typed word's German and English stems, as `to_tsvector` gives them."""
+    return {lx for config in ("german", "english") if (lx := lexeme(word, config))}
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case words in order; a hyphenated compound also as a whole ("e-mail")."""
+    lowered = text.casefold()
+    words: list[tuple[int, str]] = [(m.start(), m.group()) for m in _WORD.finditer(lowered)]
+    words += [(m.start() - 1, m.group()) for m in _COMPOUND.finditer(lowered)]
+    return [w for _, w in sorted(words)]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One FAQ entry with its category, as `repository.reading.list_entries` returns it."""
+
+    slug: str
+    question: str
+    answer_markdown: str
+    answer_html: str
+    question_en: str | None
+    answer_en_markdown: str | None
+    answer_en_html: str | None
+    position: int
+    category_slug: str
+    category_title: str
+    category_title_en: str | None
+    category_position: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Entry:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A text to highlight: its words' spans and stems, in the display language."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    stems: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, text: str, config: str) -> _Text:
+        matches = list(_WORD.finditer(text))
+        return cls(
+            text,
+            tuple(m.span() for m in matches),
+            tuple(lexeme(m.group().casefold(), config) for m in matches),
+        )
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What a result shows in one language."""
+
+    english: bool
+    question: _Text
+    answer: _Text
+    category_title: str
+
+
+class SearchIndex:
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self._entries = list(entries)
+        # lexeme -> {entry number: its ts_rank contribution}
+        self._postings: dict[str, dict[int, float]] = {}
+        vocabulary: set[str] = set()
+        self._shown: list[dict[str, _Shown]] = []
+        for number, entry in enumerate(self._entries):
+            positions: dict[str, list[tuple[int, float]]] = {}
+            counter = 0
+            for text, config, weight in _fields(entry):
+                for word in _tokens(text):
+                    counter += 1
+                    if (lx := lexeme(word, config)) is not None:
+                        positions.setdefault(lx, []).append((counter, weight))
+            for lx, found in positions.items():
+                self._postings.setdefault(lx, {})[number] = _rank_part([w for _, w in found])
+            for text in (entry.question, entry.answer_markdown, entry.question_en,
+                         entry.answer_en_markdown):
+                vocabulary.update(w for w in _WORD.findall((text or "").casefold())
+                                  if len(w) >= GUESS_MIN)
+            self._shown.append({"de": _shown(entry, "de"), "en": _shown(entry, "en")})
+        headline_stems = {
+            stem
+            for shown in self._shown
+            for view in shown.values()
+            for text in (view.question, view.answer)
+            for stem in text.stems
+            if stem is not None
+        }
+        self._lexemes = sorted(set(self._postings) | headline_stems)
+        self._vocabulary = sorted(vocabulary)
+        self._known = frozenset(vocabulary)
+        self._compound_parts = [w for w in self._vocabulary if len(w) >= COMPOUND_PART_MIN]
+        self._guesses = lru_cache(maxsize=8192)(self._guess)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def search(self, text: str, limit: int, language: str) -> list[dict[str, Any]]:
+        """The best `limit` entries for `text`, as `views.search_view` shows them."""
+        terms: dict[int, set[str]] = {}
+        for term in search_terms(text):
+            words = terms.setdefault(term.position, set())
+            words.add(term.word)
+            words.update(self._guesses(term.word))
+        query: dict[int, set[str]] = {}  # term -> its stems
+        for position, words in terms.items():
+            stems = set().union(*(lexemes(w) for w in words))
+            if stems:
+                query[position] = stems
+        expansions = {stem: self._expand(stem) for stems in query.values() for stem in stems}
+        matched: dict[int, int] = {}  # entry -> typed words it matches
+        for stems in query.values():
+            entries: set[int] = set()
+            for stem in stems:
+                for lx in expansions[stem]:
+                    entries.update(self._postings.get(lx, ()))
+            for number in entries:
+                matched[number] = matched.get(number, 0) + 1
+        if not matched:
+            return []
+        rank = dict.fromkeys(matched, 0.0)
+        for found in expansions.values():
+            for lx in found:
+                for number, part in self._postings.get(lx, {}).items():
+                    rank[number] += part
+        best = sorted(
+            matched,
+            key=lambda n: (-matched[n], -rank[n], self._entries[n].category_position,
+                           self._entries[n].position),
+        )[:limit]
+        highlight = frozenset().union(*expansions.values())
+        return [self._result(n, language, highlight) for n in best]
+
+    def _expand(self, stem: str) -> set[str]:
+        """The index's lexemes the stem matches: itself, or all it begins (4+ letters)."""
+        if len(stem) < PREFIX_MIN:
+            return {stem} if stem in self._postings else set()
+        found = set()
+        at = bisect_left(self._lexemes, stem)
+        while at < len(self._lexemes) and self._lexemes[at].startswith(stem):
+            found.add(self._lexemes[at])
+            at += 1
+        return found
+
+    def _guess(self, word: str) -> tuple[str, ...]:
+        """Up to three words of the FAQ an unknown word was probably meant as."""
+        if len(word) < GUESS_MIN or word in self._known:
+            return ()
+        scores = {
+            candidate: score
+            for candidate, score, _ in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=GUESS_RATIO,
+                limit=GUESSES,
+            )
+        }
+        for part, _, _ in process.extract(
+            word, self._compound_parts, scorer=fuzz.partial_ratio,
+            score_cutoff=COMPOUND_PARTIAL, limit=None,
+        ):
+            if len(part) <= len(word):
+                scores.setdefault(part, fuzz.ratio(part, word))
+        ordered = sorted(scores, key=lambda w: (-scores[w], w))
+        return tuple(ordered[:GUESSES])
+
+    def _result(self, number: int, language: str, highlight: frozenset[str]) -> dict[str, Any]:
+        entry = self._entries[number]
+        shown = self._shown[number]["en" if language == "en" else "de"]
+        return {
+            "slug": entry.slug,
+            "question": shown.question.text,
+            "question_html": _highlight_all(shown.question, highlight),
+            "snippet_html": _snippet(shown.answer, highlight),
+            "category_slug": entry.category_slug,
+            "category_title": shown.category_title,
+            "english": shown.english,
+        }
+
+
+def _fields(entry: Entry) -> Iterable[tuple[str, str, float]]:
+    """The texts of an entry's search document, in the order of its tsvector."""
+    yield entry.question, "german", WEIGHT_QUESTION
+    yield entry.answer_markdown, "german", WEIGHT_ANSWER
+    yield entry.question_en or "", "english", WEIGHT_QUESTION
+    yield entry.answer_en_markdown or "", "english", WEIGHT_ANSWER
+    yield entry.category_title, "german", WEIGHT_CATEGORY
+    yield entry.category_title_en or "", "english", WEIGHT_CATEGORY
+
+
+def _rank_part(weights: list[float]) -> float:
+    """ts_rank's share of one lexeme with these position weights (tsrank.c, calc_rank_or)."""
+    total, best, best_at = 0.0, -1.0, 0
+    for j, weight in enumerate(weights):
+        total += weight / ((j + 1) * (j + 1))
+        if weight > best:
+            best, best_at = weight, j
+    return (best + total - best / ((best_at + 1) * (best_at + 1))) / _ZETA2
+
+
+def _shown(entry: Entry, language: str) -> _Shown:
+    english = language == "en" and entry.question_en is not None
+    config = "english" if english else "german"
+    question = entry.question_en if english and entry.question_en else entry.question
+    answer_html = entry.answer_en_html if english and entry.answer_en_html else entry.answer_html
+    answer = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", answer_html))).strip()
+    if language == "en" and entry.category_title_en is not None:
+        title = entry.category_title_en
+    else:
+        title = entry.category_title
+    return _Shown(english, _Text.of(question, config), _Text.of(answer, config), title)
+
+
+def _marked(text: _Text, start: int, end: int, hits: Sequence[bool]) -> str:
+    """Words `start`..`end` (exclusive) of `text` as HTML, the hits in `<mark>`."""
+    parts: list[str] = []
+    at = text.spans[start][0]
+    for i in range(start, end):
+        word_start, word_end = text.spans[i]
+        parts.append(html.escape(text.text[at:word_start]))
+        word = html.escape(text.text[word_start:word_end])
+        parts.append(f"<mark>{word}</mark>" if hits[i] else word)
+        at = word_end
+    return "".join(parts)
+
+
+def _highlight_all(text: _Text, highlight: frozenset[str]) -> str:
+    if not text.spans:
+        return html.escape(text.text)
+    hits = [stem in highlight for stem in text.stems]
+    last = len(text.spans)
+    return (
+        html.escape(text.text[: text.spans[0][0]])
+        + _marked(text, 0, last, hits)
+        + html.escape(text.text[text.spans[-1][1]:])
+    )
+
+
+def _snippet(text: _Text, highlight: frozenset[str]) -> str:
+    count = len(text.spans)
+    if count == 0:
+        return ""
+    hits = [stem in highlight for stem in text.stems]
+    at = [i for i, hit in enumerate(hits) if hit]
+    if not at:
+        return _marked(text, 0, min(SNIPPET_MIN_WORDS, count), hits)
+    # Groups of hits that fit into one fragment; the ones with the most hits are shown.
+    groups: list[list[int]] = []
+    for i in at:
+        if groups and i - groups[-1][0] < SNIPPET_MAX_WORDS:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    chosen = sorted(sorted(groups, key=lambda g: (-len(g), g[0]))[:SNIPPET_FRAGMENTS])
+    fragments: list[tuple[int, int]] = []
+    for group in chosen:
+        span = group[-1] - group[0] + 1
+        before = (SNIPPET_MAX_WORDS - span) // 2
+        start = max(group[0] - before, fragments[-1][1] if fragments else 0)
+        end = min(count, start + SNIPPET_MAX_WORDS)
+        start = max(fragments[-1][1] if fragments else 0, min(start, end - SNIPPET_MAX_WORDS))
+        fragments.append((start, end))
+    return FRAGMENT_DELIMITER.join(_marked(text, start, end, hits) for start, end in fragments)
