@@ -106,19 +106,31 @@ class Entry:
 
 @dataclass(frozen=True)
 class _Text:
-    """A text to highlight: its words' spans and stems, in the display language."""
+    """A text to highlight in the display language: its words' stems, and its pieces
+    escaped once, so a query only picks and joins them."""
 
     text: str
-    spans: tuple[tuple[int, int], ...]
     stems: tuple[str | None, ...]
+    head: str  # escaped text before the first word
+    tail: str  # escaped text after the last word
+    words: tuple[str, ...]  # each word escaped
+    marked: tuple[str, ...]  # each word escaped, in <mark>
+    gaps: tuple[str, ...]  # escaped text between word i - 1 and word i ("" for the first)
 
     @classmethod
     def of(cls, text: str, config: str) -> _Text:
         matches = list(_WORD.finditer(text))
+        words = tuple(html.escape(m.group()) for m in matches)
+        ends = [0] + [m.end() for m in matches]
         return cls(
             text,
-            tuple(m.span() for m in matches),
             tuple(lexeme(m.group().casefold(), config) for m in matches),
+            html.escape(text[: matches[0].start()]) if matches else html.escape(text),
+            html.escape(text[matches[-1].end() :]) if matches else "",
+            words,
+            tuple(f"<mark>{w}</mark>" for w in words),
+            tuple("" if i == 0 else html.escape(text[ends[i] : m.start()])
+                  for i, m in enumerate(matches)),
         )
 
 
@@ -287,31 +299,23 @@ def _shown(entry: Entry, language: str) -> _Shown:
 
 def _marked(text: _Text, start: int, end: int, hits: Sequence[bool]) -> str:
     """Words `start`..`end` (exclusive) of `text` as HTML, the hits in `<mark>`."""
-    parts: list[str] = []
-    at = text.spans[start][0]
-    for i in range(start, end):
-        word_start, word_end = text.spans[i]
-        parts.append(html.escape(text.text[at:word_start]))
-        word = html.escape(text.text[word_start:word_end])
-        parts.append(f"<mark>{word}</mark>" if hits[i] else word)
-        at = word_end
+    words, marked, gaps = text.words, text.marked, text.gaps
+    parts = [marked[start] if hits[start] else words[start]]
+    for i in range(start + 1, end):
+        parts.append(gaps[i])
+        parts.append(marked[i] if hits[i] else words[i])
     return "".join(parts)
 
 
 def _highlight_all(text: _Text, highlight: frozenset[str]) -> str:
-    if not text.spans:
-        return html.escape(text.text)
+    if not text.words:
+        return text.head
     hits = [stem in highlight for stem in text.stems]
-    last = len(text.spans)
-    return (
-        html.escape(text.text[: text.spans[0][0]])
-        + _marked(text, 0, last, hits)
-        + html.escape(text.text[text.spans[-1][1]:])
-    )
+    return text.head + _marked(text, 0, len(text.words), hits) + text.tail
 
 
 def _snippet(text: _Text, highlight: frozenset[str]) -> str:
-    count = len(text.spans)
+    count = len(text.words)
     if count == 0:
         return ""
     hits = [stem in highlight for stem in text.stems]
