@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -116,22 +116,36 @@ class _Text:
     words: tuple[str, ...]  # each word escaped
     marked: tuple[str, ...]  # each word escaped, in <mark>
     gaps: tuple[str, ...]  # escaped text between word i - 1 and word i ("" for the first)
+    where: dict[str, tuple[int, ...]]  # stem -> the numbers of the words with it
 
     @classmethod
     def of(cls, text: str, config: str) -> _Text:
         matches = list(_WORD.finditer(text))
         words = tuple(html.escape(m.group()) for m in matches)
         ends = [0] + [m.end() for m in matches]
+        stems = tuple(lexeme(m.group().casefold(), config) for m in matches)
+        where: dict[str, list[int]] = {}
+        for i, stem in enumerate(stems):
+            if stem is not None:
+                where.setdefault(stem, []).append(i)
         return cls(
             text,
-            tuple(lexeme(m.group().casefold(), config) for m in matches),
+            stems,
             html.escape(text[: matches[0].start()]) if matches else html.escape(text),
             html.escape(text[matches[-1].end() :]) if matches else "",
             words,
             tuple(f"<mark>{w}</mark>" for w in words),
             tuple("" if i == 0 else html.escape(text[ends[i] : m.start()])
                   for i, m in enumerate(matches)),
+            {stem: tuple(at) for stem, at in where.items()},
         )
+
+    def hits(self, highlight: frozenset[str]) -> list[int]:
+        """The numbers of the words to highlight, in order."""
+        found = self.where.keys() & highlight
+        if not found:
+            return []
+        return sorted(i for stem in found for i in self.where[stem])
 
 
 @dataclass(frozen=True)
@@ -297,20 +311,20 @@ def _shown(entry: Entry, language: str) -> _Shown:
     return _Shown(english, _Text.of(question, config), _Text.of(answer, config), title)
 
 
-def _marked(text: _Text, start: int, end: int, hits: Sequence[bool]) -> str:
+def _marked(text: _Text, start: int, end: int, hits: Collection[int]) -> str:
     """Words `start`..`end` (exclusive) of `text` as HTML, the hits in `<mark>`."""
     words, marked, gaps = text.words, text.marked, text.gaps
-    parts = [marked[start] if hits[start] else words[start]]
+    parts = [marked[start] if start in hits else words[start]]
     for i in range(start + 1, end):
         parts.append(gaps[i])
-        parts.append(marked[i] if hits[i] else words[i])
+        parts.append(marked[i] if i in hits else words[i])
     return "".join(parts)
 
 
 def _highlight_all(text: _Text, highlight: frozenset[str]) -> str:
     if not text.words:
         return text.head
-    hits = [stem in highlight for stem in text.stems]
+    hits = frozenset(text.hits(highlight))
     return text.head + _marked(text, 0, len(text.words), hits) + text.tail
 
 
@@ -318,8 +332,8 @@ def _snippet(text: _Text, highlight: frozenset[str]) -> str:
     count = len(text.words)
     if count == 0:
         return ""
-    hits = [stem in highlight for stem in text.stems]
-    at = [i for i, hit in enumerate(hits) if hit]
+    at = text.hits(highlight)
+    hits = frozenset(at)
     if not at:
         return _marked(text, 0, min(SNIPPET_MIN_WORDS, count), hits)
     # Groups of hits that fit into one fragment; the ones with the most hits are shown.
