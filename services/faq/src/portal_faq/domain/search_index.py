@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,6 +117,7 @@ class _Text:
     marked: tuple[str, ...]  # each word escaped, in <mark>
     gaps: tuple[str, ...]  # escaped text between word i - 1 and word i ("" for the first)
     where: dict[str, tuple[int, ...]]  # stem -> the numbers of the words with it
+    stem_set: frozenset[str]
 
     @classmethod
     def of(cls, text: str, config: str) -> _Text:
@@ -138,13 +139,11 @@ class _Text:
             tuple("" if i == 0 else html.escape(text[ends[i] : m.start()])
                   for i, m in enumerate(matches)),
             {stem: tuple(at) for stem, at in where.items()},
+            frozenset(where),
         )
 
-    def hits(self, highlight: frozenset[str]) -> list[int]:
-        """The numbers of the words to highlight, in order."""
-        found = self.where.keys() & highlight
-        if not found:
-            return []
+    def hits(self, found: frozenset[str]) -> list[int]:
+        """The numbers of the words with these stems, in order."""
         return sorted(i for stem in found for i in self.where[stem])
 
 
@@ -192,7 +191,10 @@ class SearchIndex:
         self._vocabulary = sorted(vocabulary)
         self._known = frozenset(vocabulary)
         self._compound_parts = [w for w in self._vocabulary if len(w) >= COMPOUND_PART_MIN]
+        self._compound_parts.sort(key=len)
+        self._part_lengths = [len(w) for w in self._compound_parts]
         self._guesses = lru_cache(maxsize=8192)(self._guess)
+        self._highlighted = lru_cache(maxsize=8192)(self._highlight)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -255,27 +257,39 @@ class SearchIndex:
                 limit=GUESSES,
             )
         }
+        # A part of a compound is no longer than the word: only those are compared.
+        shorter = self._compound_parts[: bisect_right(self._part_lengths, len(word))]
         for part, _, _ in process.extract(
-            word, self._compound_parts, scorer=fuzz.partial_ratio,
-            score_cutoff=COMPOUND_PARTIAL, limit=None,
+            word, shorter, scorer=fuzz.partial_ratio, score_cutoff=COMPOUND_PARTIAL, limit=None
         ):
-            if len(part) <= len(word):
-                scores.setdefault(part, fuzz.ratio(part, word))
+            scores.setdefault(part, fuzz.ratio(part, word))
         ordered = sorted(scores, key=lambda w: (-scores[w], w))
         return tuple(ordered[:GUESSES])
 
     def _result(self, number: int, language: str, highlight: frozenset[str]) -> dict[str, Any]:
         entry = self._entries[number]
-        shown = self._shown[number]["en" if language == "en" else "de"]
+        language = "en" if language == "en" else "de"
+        shown = self._shown[number][language]
+        question_html, snippet_html = self._highlighted(
+            number, language, highlight & shown.question.stem_set, highlight & shown.answer.stem_set
+        )
         return {
             "slug": entry.slug,
             "question": shown.question.text,
-            "question_html": _highlight_all(shown.question, highlight),
-            "snippet_html": _snippet(shown.answer, highlight),
+            "question_html": question_html,
+            "snippet_html": snippet_html,
             "category_slug": entry.category_slug,
             "category_title": shown.category_title,
             "english": shown.english,
         }
+
+    def _highlight(
+        self, number: int, language: str, in_question: frozenset[str], in_answer: frozenset[str]
+    ) -> tuple[str, str]:
+        """The question and the answer snippet with these stems marked. Kept (LRU): one
+        query after another as it is typed marks the same words of the same entries."""
+        shown = self._shown[number][language]
+        return _highlight_all(shown.question, in_question), _snippet(shown.answer, in_answer)
 
 
 def _fields(entry: Entry) -> Iterable[tuple[str, str, float]]:
@@ -321,18 +335,18 @@ def _marked(text: _Text, start: int, end: int, hits: Collection[int]) -> str:
     return "".join(parts)
 
 
-def _highlight_all(text: _Text, highlight: frozenset[str]) -> str:
+def _highlight_all(text: _Text, found: frozenset[str]) -> str:
     if not text.words:
         return text.head
-    hits = frozenset(text.hits(highlight))
+    hits = frozenset(text.hits(found))
     return text.head + _marked(text, 0, len(text.words), hits) + text.tail
 
 
-def _snippet(text: _Text, highlight: frozenset[str]) -> str:
+def _snippet(text: _Text, found: frozenset[str]) -> str:
     count = len(text.words)
     if count == 0:
         return ""
-    at = text.hits(highlight)
+    at = text.hits(found)
     hits = frozenset(at)
     if not at:
         return _marked(text, 0, min(SNIPPET_MIN_WORDS, count), hits)
