@@ -59,6 +59,10 @@ _SPACE = re.compile(r"\s+")
 _STEMMERS = {"german": snowballstemmer.stemmer("german"),
              "english": snowballstemmer.stemmer("english")}
 _STOP = {"german": stopwords.GERMAN, "english": stopwords.ENGLISH}
+for _stemmer in _STEMMERS.values():
+    # PyStemmer's own cache prunes itself in bulk when full; `lexeme` keeps the stems.
+    if hasattr(_stemmer, "maxCacheSize"):
+        _stemmer.maxCacheSize = 0
 
 
 @lru_cache(maxsize=65536)
@@ -69,9 +73,10 @@ def lexeme(word: str, config: str) -> str | None:
     return _STEMMERS[config].stemWord(word)
 
 
-def lexemes(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def lexemes(word: str) -> frozenset[str]:
     """A typed word's German and English stems, as `to_tsvector` gives them."""
-    return {lx for config in ("german", "english") if (lx := lexeme(word, config))}
+    return frozenset(lx for config in ("german", "english") if (lx := lexeme(word, config)))
 
 
 def _tokens(text: str) -> list[str]:
@@ -195,45 +200,56 @@ class SearchIndex:
         self._part_lengths = [len(w) for w in self._compound_parts]
         self._guesses = lru_cache(maxsize=8192)(self._guess)
         self._highlighted = lru_cache(maxsize=8192)(self._highlight)
+        self._word_stems = lru_cache(maxsize=8192)(self._word_stems)  # type: ignore[method-assign]
+        self._stem_matches = lru_cache(maxsize=8192)(self._stem_match)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def search(self, text: str, limit: int, language: str) -> list[dict[str, Any]]:
         """The best `limit` entries for `text`, as `views.search_view` shows them."""
-        terms: dict[int, set[str]] = {}
+        terms: dict[int, set[str]] = {}  # typed word -> its stems, its synonyms' and guesses'
         for term in search_terms(text):
-            words = terms.setdefault(term.position, set())
-            words.add(term.word)
-            words.update(self._guesses(term.word))
-        query: dict[int, set[str]] = {}  # term -> its stems
-        for position, words in terms.items():
-            stems = set().union(*(lexemes(w) for w in words))
-            if stems:
-                query[position] = stems
-        expansions = {stem: self._expand(stem) for stems in query.values() for stem in stems}
+            terms.setdefault(term.position, set()).update(self._word_stems(term.word))
         matched: dict[int, int] = {}  # entry -> typed words it matches
-        for stems in query.values():
+        rank: dict[int, float] = {}
+        stems_seen: set[str] = set()
+        highlight: set[str] = set()
+        for stems in terms.values():
             entries: set[int] = set()
             for stem in stems:
-                for lx in expansions[stem]:
-                    entries.update(self._postings.get(lx, ()))
+                found, parts = self._stem_matches(stem)
+                entries.update(parts)
+                if stem not in stems_seen:  # ts_rank counts each query lexeme once
+                    stems_seen.add(stem)
+                    highlight.update(found)
+                    for number, part in parts.items():
+                        rank[number] = rank.get(number, 0.0) + part
             for number in entries:
                 matched[number] = matched.get(number, 0) + 1
         if not matched:
             return []
-        rank = dict.fromkeys(matched, 0.0)
-        for found in expansions.values():
-            for lx in found:
-                for number, part in self._postings.get(lx, {}).items():
-                    rank[number] += part
+        entries_ = self._entries
         best = sorted(
             matched,
-            key=lambda n: (-matched[n], -rank[n], self._entries[n].category_position,
-                           self._entries[n].position),
+            key=lambda n: (-matched[n], -rank[n], entries_[n].category_position,
+                           entries_[n].position),
         )[:limit]
-        highlight = frozenset().union(*expansions.values())
-        return [self._result(n, language, highlight) for n in best]
+        frozen = frozenset(highlight)
+        return [self._result(n, language, frozen) for n in best]
+
+    def _word_stems(self, word: str) -> frozenset[str]:
+        """The stems of a typed word and of the FAQ's words it was probably meant as."""
+        return lexemes(word).union(*(lexemes(guess) for guess in self._guesses(word)))
+
+    def _stem_match(self, stem: str) -> tuple[frozenset[str], dict[int, float]]:
+        """The index's lexemes a query stem matches, and its rank share per entry."""
+        found = frozenset(self._expand(stem))
+        parts: dict[int, float] = {}
+        for lx in found:
+            for number, part in self._postings.get(lx, {}).items():
+                parts[number] = parts.get(number, 0.0) + part
+        return found, parts
 
     def _expand(self, stem: str) -> set[str]:
         """The index's lexemes the stem matches: itself, or all it begins (4+ letters)."""
@@ -248,8 +264,8 @@ class SearchIndex:
 
     def _guess(self, word: str) -> tuple[str, ...]:
         """Up to three words of the FAQ an unknown word was probably meant as."""
-        if len(word) < GUESS_MIN or word in self._known:
-            return ()
+        if len(word) < GUESS_MIN or word in self._known or word.isdigit():
+            return ()  # a number is matched as typed: 1234 is no misspelling of 1243
         scores = {
             candidate: score
             for candidate, score, _ in process.extract(
