@@ -31,6 +31,7 @@ class SearchIndexHolder:
         self._rebuild: asyncio.Task[None] | None = None
         self.builds = 0
         self.ready = asyncio.Event()  # set while there is an index
+        self._closed = False
         if enabled:
             cache.on_invalidate.append(self.content_changed)
 
@@ -46,6 +47,8 @@ class SearchIndexHolder:
         self.ready.clear()
         if self._rebuild is not None and not self._rebuild.done():
             self._rebuild.cancel()
+        if self._closed:  # shutting down: the listener stops after this holder
+            return
         # Runs after the caller has finished: `ResponseCache.enable` invalidates first and
         # switches on afterwards.
         self._rebuild = asyncio.get_running_loop().create_task(
@@ -72,6 +75,7 @@ class SearchIndexHolder:
             log.info("search index built: %d entries", len(index))
 
     async def close(self) -> None:
+        self._closed = True
         if self._rebuild is not None:
             self._rebuild.cancel()
             await asyncio.gather(self._rebuild, return_exceptions=True)
