@@ -5,7 +5,7 @@ after every change: `ResponseCache.invalidate` runs for every `faq_content_chang
 notification, for an edit made through this replica, and when the listener is lost or
 back. From the change until the new index is ready (a few milliseconds), and for as long
 as the listener is down (a change could be missed), there is no index and searches go to
-the database as before.
+the database as before. A build that fails (the database away) is retried with back-off.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from portal_faq.domain.search_index import Entry, SearchIndex
 from portal_faq.repository import reading as repo
 
 log = logging.getLogger(__name__)
+
+RETRY_DELAY_SECONDS = 1.0
+RETRY_DELAY_MAX_SECONDS = 30.0
 
 
 class SearchIndexHolder:
@@ -57,18 +60,23 @@ class SearchIndexHolder:
         )
 
     async def _build(self, generation: int) -> None:
-        if not self._cache.enabled:
-            return  # deaf to changes: an index could go stale unnoticed
-        try:
-            rows = await repo.list_entries(self._pool)
-            entries = [Entry.from_row(row) for row in rows]
-            # Stemming a few hundred entries takes a while: not on the event loop.
-            index = await asyncio.to_thread(SearchIndex, entries)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - searches use the database meanwhile
-            log.warning("building the search index failed: %s: %s", type(exc).__name__, exc)
-            return
+        delay = RETRY_DELAY_SECONDS
+        while True:
+            if not self._cache.enabled:
+                return  # deaf to changes: an index could go stale unnoticed
+            try:
+                rows = await repo.list_entries(self._pool)
+                entries = [Entry.from_row(row) for row in rows]
+                # Stemming a few hundred entries takes a while: not on the event loop.
+                index = await asyncio.to_thread(SearchIndex, entries)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - searches use the database meanwhile
+                log.warning("building the search index failed: %s: %s", type(exc).__name__, exc)
+            # Cancelled by the next change, which starts a build of its own.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_DELAY_MAX_SECONDS)
         if generation == self._generation and self._cache.enabled:
             self._index = index
             # The index (and all that start-up loaded) lives until the next change: keep
