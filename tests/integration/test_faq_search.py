@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient
 
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
-from portal_faq.keys import WATCHER
+from portal_faq.keys import POOL, SEARCH_INDEX, WATCHER
 from tests.conftest import AmqpNames
-from tests.support import running
+from tests.support import eventually, running
 
 pytestmark = pytest.mark.integration
 
@@ -53,12 +53,22 @@ CUSTOMER_QUERIES = [
 ]
 
 
-@pytest.fixture
-async def faq_client(database_url: str, amqp_names: AmqpNames) -> AsyncIterator[TestClient]:
+# Every search test runs against both ways of searching: the index in memory (once it is
+# built) and the database (while a replica has no index); they must agree.
+@pytest.fixture(params=["in-memory", "database"])
+async def faq_client(
+    request: pytest.FixtureRequest, database_url: str, amqp_names: AmqpNames
+) -> AsyncIterator[TestClient]:
+    in_memory = request.param == "in-memory"
     settings = FaqSettings(
-        faq_database_url=database_url, amqp_url=amqp_names.url, events_exchange=amqp_names.exchange
+        faq_database_url=database_url,
+        amqp_url=amqp_names.url,
+        events_exchange=amqp_names.exchange,
+        faq_search_in_memory=in_memory,
     )
     async with running(create_app(settings)) as client:
+        if in_memory:
+            await asyncio.wait_for(client.server.app[SEARCH_INDEX].ready.wait(), 10)
         yield client
 
 
@@ -167,11 +177,44 @@ async def test_a_query_of_200_characters_is_accepted(faq_client: TestClient) -> 
     assert response.status == 200
 
 
-async def test_new_searches_are_rate_limited_per_client_but_cached_ones_are_not(database_url: str) -> None:
-    settings = FaqSettings(faq_database_url=database_url, search_max_per_minute=3)
+async def test_database_searches_are_rate_limited_per_client_but_cached_ones_are_not(
+    database_url: str,
+) -> None:
+    settings = FaqSettings(
+        faq_database_url=database_url, search_max_per_minute=3, faq_search_in_memory=False
+    )
     async with running(create_app(settings)) as client:
         await asyncio.wait_for(client.server.app[WATCHER].listening.wait(), 10)  # cache on
         statuses = [(await client.get(f"/api/v1/faq/search?q=passwort{i}")).status for i in range(4)]
         repeated = [(await client.get("/api/v1/faq/search?q=passwort0")).status for _ in range(5)]
     assert statuses == [200, 200, 200, 429]
     assert repeated == [200] * 5
+
+
+async def test_searches_the_index_answers_are_not_rate_limited(database_url: str) -> None:
+    settings = FaqSettings(faq_database_url=database_url, search_max_per_minute=3)
+    async with running(create_app(settings)) as client:
+        await asyncio.wait_for(client.server.app[SEARCH_INDEX].ready.wait(), 10)
+        statuses = [(await client.get(f"/api/v1/faq/search?q=passwort{i}")).status for i in range(6)]
+    assert statuses == [200] * 6
+
+
+async def test_the_index_is_rebuilt_when_the_content_changes(database_url: str) -> None:
+    settings = FaqSettings(faq_database_url=database_url)
+    async with running(create_app(settings)) as client:
+        holder = client.server.app[SEARCH_INDEX]
+        await asyncio.wait_for(holder.ready.wait(), 10)
+        builds = holder.builds
+        assert await search(client, "Quietschente") == []
+        await client.server.app[POOL].execute(
+            "UPDATE entries SET question = 'Wo ist die Quietschente?' WHERE slug = 'kontakt'"
+            " OR slug = (SELECT min(slug) FROM entries)"
+        )
+
+        async def rebuilt() -> bool:
+            return holder.builds > builds and holder.index is not None
+
+        await eventually(rebuilt)
+        found = await search(client, "Quietschente")
+    assert len(found) == 1
+    assert found[0]["question_html"] == "Wo ist die <mark>Quietschente</mark>?"

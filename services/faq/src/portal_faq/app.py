@@ -16,6 +16,7 @@ from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import SCHEMA, SEARCH_PATH, FaqSettings
 from portal_faq.contacts import Contacts
 from portal_faq.editing import Editing
+from portal_faq.indexing import SearchIndexHolder
 from portal_faq.reading import Reader
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
@@ -107,12 +108,15 @@ def _services(clock: Clock):  # type: ignore[no-untyped-def]
         pool, settings = app[keys.POOL], app[keys.SETTINGS]
         limiter = RateLimiter(pool, clock)
         app[keys.LIMITER] = limiter
-        app[keys.READER] = Reader(pool, app[keys.CACHE])
+        search_index = SearchIndexHolder(pool, app[keys.CACHE], settings.faq_search_in_memory)
+        app[keys.SEARCH_INDEX] = search_index
+        app[keys.READER] = Reader(pool, app[keys.CACHE], search_index)
         app[keys.EDITING] = Editing(pool, app[keys.CACHE])
         app[keys.CONTACTS] = Contacts(pool, limiter, settings.contact_max_per_hour)
         purging = asyncio.create_task(_purge_rate_limits(limiter, clock), name="faq-purge")
         yield
         await stop_task(purging)
+        await search_index.close()
 
     return lifecycle
 

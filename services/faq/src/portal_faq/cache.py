@@ -45,6 +45,9 @@ class ResponseCache:
         self.enabled = False
         self.hits = 0
         self.misses = 0
+        # Called on every invalidation (a change, or the listener lost or back): whatever
+        # else is derived from the content, such as the search index, follows the cache.
+        self.on_invalidate: list[Callable[[], None]] = []
 
     async def get_or_render(
         self, key: Hashable, render: Callable[[], Awaitable[Rendered | None]]
@@ -66,6 +69,8 @@ class ResponseCache:
     def invalidate(self) -> None:
         self._generation += 1
         self._entries.clear()
+        for listener in self.on_invalidate:
+            listener()
 
     def enable(self) -> None:
         # Whatever happened while nobody listened is unknown: start empty.

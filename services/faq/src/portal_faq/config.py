@@ -32,8 +32,14 @@ class FaqSettings(CommonSettings):
 
     # Contact form: accepted submissions per client IP and hour.
     contact_max_per_hour: int = Field(5, ge=1, le=1000)
-    # Searches the cache cannot answer, per client IP and minute (each costs database time).
+    # Searches the database answers, per client IP and minute (each costs database time).
+    # Only while the replica has no in-memory search index (listener down, index being
+    # rebuilt); the index and the cache answer without limit.
     search_max_per_minute: int = Field(60, ge=1, le=1_000_000)
+
+    # Search an index held in memory (rebuilt on every content change); false: search the
+    # database every time, as before issue 12.
+    faq_search_in_memory: bool = True
 
     # Rendered answers kept in memory (all FAQ pages, entries and recent searches).
     faq_cache_entries: int = Field(2048, ge=0, le=100_000)

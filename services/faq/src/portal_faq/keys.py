@@ -9,6 +9,7 @@ from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import FaqSettings
 from portal_faq.contacts import Contacts
 from portal_faq.editing import Editing
+from portal_faq.indexing import SearchIndexHolder
 from portal_faq.reading import Reader
 from portal_shared.outbox import OutboxRelay
 from portal_shared.ratelimit import RateLimiter
@@ -23,5 +24,6 @@ TOKENS = web.AppKey("tokens", TokenVerifier)
 SESSIONS = web.AppKey("sessions", SessionCheck)
 LIMITER = web.AppKey("limiter", RateLimiter)
 READER = web.AppKey("reader", Reader)
+SEARCH_INDEX = web.AppKey("search_index", SearchIndexHolder)
 EDITING = web.AppKey("editing", Editing)
 CONTACTS = web.AppKey("contacts", Contacts)

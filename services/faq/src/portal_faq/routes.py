@@ -91,7 +91,9 @@ async def search(request: web.Request) -> web.Response:
         raise Problem(VALIDATION_ERROR, [FieldError(invalid.field, invalid.code)]) from None
 
     async def admit_database_search() -> None:
-        # New queries go to the database; repeated ones come from the cache, uncounted.
+        # Only searches the database answers count: while the replica has no search index
+        # (its content listener is down, or the index is being rebuilt). The in-memory
+        # index and the cache answer without limit.
         settings = request.app[keys.SETTINGS]
         per_ip = Limit("search", hits=settings.search_max_per_minute, window=timedelta(minutes=1))
         wait = await request.app[keys.LIMITER].hit(per_ip, client_ip(request, settings.trusted_proxies))
