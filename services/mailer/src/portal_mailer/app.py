@@ -15,11 +15,12 @@ from aiohttp import web
 from portal_mailer.config import SCHEMA, MailerSettings
 from portal_mailer.consumer import MailConsumer
 from portal_mailer.delivery import MailDelivery
-from portal_mailer.keys import CONSUMER, METRICS, POOL, SETTINGS, SMTP, SMTP_READINESS
+from portal_mailer.keys import CONSUMER, METRICS, PAUSE, POOL, SETTINGS, SMTP, SMTP_READINESS
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.smtp import SmtpPool, SmtpReadiness
+from portal_mailer.pause import DeliveryPause
+from portal_mailer.smtp import SmtpPool, SmtpReadiness, SmtpSetupError, probe
 from portal_shared.db import create_pool, ping
-from portal_shared.health import add_health_routes
+from portal_shared.health import NotReady, add_health_routes
 from portal_shared.web import new_application
 
 PROGRAM = "portal-mailer"
@@ -56,7 +57,11 @@ async def _smtp(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[SMTP] = SmtpPool(settings, size=settings.mailer_concurrency)
     app[SMTP_READINESS] = SmtpReadiness(settings, app[SMTP])
+    app[PAUSE] = DeliveryPause(
+        lambda: probe(settings), app[METRICS], on_resume=app[SMTP_READINESS].forget
+    )
     yield
+    await app[PAUSE].close()
     await app[SMTP].close()
 
 
@@ -86,4 +91,13 @@ async def _check_broker(app: web.Application) -> None:
 
 
 async def _check_smtp(app: web.Application) -> None:
-    await app[SMTP_READINESS].check()
+    """Paused: the reason and hint (the pause probes the server itself). Otherwise the
+    readiness probe; one refusing our setup pauses delivery before any mail tries."""
+    pause = app[PAUSE]
+    if pause.problem is None:
+        try:
+            await app[SMTP_READINESS].check()
+        except SmtpSetupError as exc:
+            pause.hold(exc)
+    if pause.problem is not None:
+        raise NotReady(pause.problem.reason, pause.problem.hint)
