@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from email.utils import parseaddr
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from portal_mailer.metrics import MailerMetrics
 from portal_mailer.pause import DeliveryPause
 from portal_mailer.smtp import SmtpPool, SmtpReadiness, SmtpSetupError, probe
 from portal_shared.db import create_pool, ping
+from portal_shared.email_address import smtp_form
 from portal_shared.health import NotReady, add_health_routes
 from portal_shared.web import new_application
 
@@ -57,8 +59,12 @@ async def _smtp(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[SMTP] = SmtpPool(settings, size=settings.mailer_concurrency)
     app[SMTP_READINESS] = SmtpReadiness(settings, app[SMTP])
+    # While paused, a trial transaction to the support address (which every replica
+    # must be able to mail) also finds what a login alone does not (see `probe`).
+    trial = (parseaddr(settings.mail_from)[1], smtp_form(settings.support_email))
     app[PAUSE] = DeliveryPause(
-        lambda: probe(settings), app[METRICS], on_resume=app[SMTP_READINESS].forget
+        lambda: probe(settings, envelope=trial), app[METRICS],
+        on_resume=app[SMTP_READINESS].forget,
     )
     yield
     await app[PAUSE].close()

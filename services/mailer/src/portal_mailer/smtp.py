@@ -109,21 +109,40 @@ async def _log_in(client: aiosmtplib.SMTP, username: str, password: str) -> None
     await getattr(client, f"auth_{mechanism.replace('-', '')}")(username, password)
 
 
-async def probe(settings: MailerSettings, timeout: float | None = None) -> None:
+async def probe(
+    settings: MailerSettings,
+    timeout: float | None = None,
+    envelope: tuple[str, str] | None = None,
+) -> None:
     """One session as a mail would open it (connect, TLS, login), then NOOP and QUIT.
-    Raises the sorted `SmtpError` when the server does not accept us."""
+    With `envelope` (sender, recipient), a trial transaction first (MAIL, RCPT, RSET, no
+    DATA): some refusals of our setup come only there (a missing login: 530 at MAIL; an
+    EHLO name Postfix checks at RCPT). Raises the sorted `SmtpError` when the server does
+    not accept us; a refusal of the trial's recipient itself is not about our setup."""
     options = client_options(settings)
     if timeout is not None:
         options["timeout"] = timeout
     client = aiosmtplib.SMTP(**options)
     await open_session(client, credentials(settings))
     try:
+        if envelope is not None:
+            await _trial_transaction(client, *envelope)
         await client.noop()
         await client.quit()
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise classify_session(exc) from exc
+    except Exception as exc:
+        raise classify(exc) from exc
     finally:
         client.close()
+
+
+async def _trial_transaction(client: aiosmtplib.SMTP, sender: str, recipient: str) -> None:
+    try:
+        await client.mail(sender)
+        await client.rcpt(recipient)
+    except Exception as exc:
+        if not isinstance(classify(exc), PermanentSmtpError):
+            raise
+    await client.rset()
 
 
 class SmtpConnection:

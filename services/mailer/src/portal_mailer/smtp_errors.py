@@ -99,6 +99,8 @@ def classify(exc: BaseException) -> SmtpError:
     """Sort an error raised while sending one mail on an open session."""
     if isinstance(exc, SmtpError):
         return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused):  # one RCPT, as a probe sends it
+        exc = aiosmtplib.SMTPRecipientsRefused([exc])
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [refused.code for refused in exc.recipients]
         detail = f"recipient refused {','.join(map(str, codes))}"
