@@ -1,4 +1,5 @@
-"""The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, stop.
+"""The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, apply
+the outcome it returns (acknowledge, retry later through a delay queue, dead-letter), stop.
 
 At most `MAILER_CONCURRENCY` messages are in hand at once (the prefetch), one per SMTP
 connection of the pool. The consumer outlives broker outages by reconnecting; what it
@@ -20,6 +21,7 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
 from portal_mailer.config import MailerSettings
 from portal_mailer.delivery import MailDelivery
+from portal_mailer.domain.outcomes import Failed, GiveUp, Outcome, Retry, Sent
 from portal_mailer.metrics import MailerMetrics
 from portal_mailer.settlement import Settlement
 from portal_mailer.topology import declare_topology, retry_queue_name
@@ -178,7 +180,8 @@ class MailConsumer:
             await message.reject(requeue=True)
             return
         try:
-            await self._delivery.handle(message, settlement)
+            outcome = await self._delivery.handle(message.body, message.headers)
+            await self._apply(outcome, message, settlement)
         except Exception as exc:  # noqa: BLE001 - one message must not stop the others
             # Typically the channel went away under us: what was not acknowledged is
             # redelivered, and the record of sent mails prevents a second mail.
@@ -188,6 +191,30 @@ class MailConsumer:
                 # Otherwise it would hold a prefetch slot until the connection closes.
                 with contextlib.suppress(Exception):
                     await message.reject(requeue=True)
+
+    async def _apply(
+        self, outcome: Outcome, message: AbstractIncomingMessage, settlement: Settlement
+    ) -> None:
+        match outcome:
+            case Sent():
+                await message.ack()
+            case Failed(decision=Retry(delay=delay)):
+                await settlement.retry_later(message, delay, outcome.attempt, outcome.detail)
+                self._metrics.retried.labels(outcome.template).inc()
+                log.warning(
+                    "message %s (%s): attempt %d of %d failed (%s), retrying in %gs",
+                    message.message_id, outcome.template, outcome.attempt,
+                    self._settings.mailer_max_attempts, outcome.detail, delay,
+                )
+            case Failed(decision=GiveUp(reason=reason)):
+                await settlement.dead_letter(
+                    message, reason, outcome.detail, outcome.template, outcome.attempt
+                )
+                self._metrics.dead_lettered.labels(outcome.template, reason).inc()
+                log.warning("message %s dead-lettered (%s, %s: %s)", message.message_id,
+                            outcome.template, reason, outcome.detail)
+            case _:
+                raise TypeError(f"no way to apply {outcome!r}")
 
 
 async def _first_set(*events: asyncio.Event) -> None:

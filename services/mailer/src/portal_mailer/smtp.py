@@ -19,6 +19,7 @@ from typing import Any
 import aiosmtplib
 
 from portal_mailer.config import MailerSettings
+from portal_mailer.domain.failures import MailFailure, PermanentFailure
 
 # A connection idle for longer than this is probed with NOOP before use: servers close
 # idle sessions, and finding out during MAIL FROM would fail an otherwise good mail.
@@ -31,14 +32,14 @@ READINESS_FRESH_SECONDS = 5.0
 READINESS_PROBE_TIMEOUT_SECONDS = 1.5
 
 
-class SmtpError(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+class SmtpError(MailFailure):
+    """`detail` names the error class and reply code, never the server's text."""
 
 
-class PermanentSmtpError(SmtpError):
+class PermanentSmtpError(SmtpError, PermanentFailure):
     """The server refused this mail (5xx, unacceptable recipient)."""
+
+    reason = "smtp_permanent"
 
 
 class TransientSmtpError(SmtpError):

@@ -1,17 +1,23 @@
-"""When to try a failed mail again, and when to give up (pure rules, no I/O).
+"""The retry policy: after a failed mail, try again later (after which pause) or give up.
 
-A message that failed for now is not put back at the head of the queue: it is copied to
-a delay queue whose TTL is the pause, and comes back to the mailer queue when it expires
-(see `topology`). The copy carries how many attempts were made in `ATTEMPTS_HEADER`,
-because the broker's own delivery count starts again for every copy.
+Pure rules, no I/O. A message that failed for now is not put back at the head of the
+queue: the consumer copies it to a delay queue whose TTL is the pause, and it comes back
+to the mailer queue when it expires (see `topology`). The copy carries how many attempts
+were made in `ATTEMPTS_HEADER`, because the broker's own delivery count starts again for
+every copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from portal_mailer.config import MailerSettings
+from portal_mailer.domain.failures import PermanentFailure
+from portal_mailer.domain.outcomes import GiveUp, Retry
+
+if TYPE_CHECKING:
+    from portal_mailer.config import MailerSettings
 
 ATTEMPTS_HEADER = "x-mailer-attempts"
 
@@ -32,6 +38,20 @@ class RetryPolicy:
     def delay_after(self, attempt: int) -> float:
         """The pause after failed attempt number `attempt`; the last delay repeats."""
         return self.delays[min(max(attempt, 1), len(self.delays)) - 1]
+
+
+def after_failure(error: Exception, attempt: int, policy: RetryPolicy) -> Retry | GiveUp:
+    """What follows failed attempt number `attempt` of a mail.
+
+    A permanent failure (the SMTP server refused the mail, it cannot be built) is given
+    up at once; anything else (SMTP 4xx, server or database unreachable) is retried
+    until the attempts allowed are used up.
+    """
+    if isinstance(error, PermanentFailure):
+        return GiveUp(error.reason)
+    if policy.gives_up_after(attempt):
+        return GiveUp("retries_exhausted")
+    return Retry(policy.delay_after(attempt))
 
 
 def attempt_of(headers: Mapping[str, object] | None) -> int:
