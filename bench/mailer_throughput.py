@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mailer_sink import SinkProcess
 from mailer_stack import Publisher, Stack, bench_stack, replicas
 
-from portal_mailer.mails import MailContext, plan_mails
+from portal_mailer.domain.mails import MailContext, plan_mails
 from portal_mailer.rendering import build_message, envelope_sender, render, serialize
 from portal_shared.events import Event, RegistrationCreated, new_event
 

@@ -14,18 +14,17 @@ import asyncpg
 import pytest
 
 from portal_mailer.config import MailerSettings, get_settings
-from portal_mailer.dead_letters import DeadLetter, describe, format_table, original_route
-from portal_mailer.delivery import (
-    GiveUp,
+from portal_mailer.copies import original_route
+from portal_mailer.dead_letters import DeadLetter, describe, format_table
+from portal_mailer.domain.failures import (
     RenderFailed,
-    Retry,
     UnsendableAddress,
-    after_failure,
     build_failure,
     failure_detail,
 )
-from portal_mailer.mails import PlannedMail, link_expired
-from portal_mailer.retry import ATTEMPTS_HEADER, RetryPolicy, attempt_of
+from portal_mailer.domain.mails import PlannedMail, link_expired
+from portal_mailer.domain.outcomes import GiveUp, MailResult, Retry, before_sending
+from portal_mailer.domain.retry import ATTEMPTS_HEADER, RetryPolicy, after_failure, attempt_of
 from portal_mailer.smtp import (
     PermanentSmtpError,
     TransientSmtpError,
@@ -304,6 +303,23 @@ def test_a_link_that_no_longer_works_is_not_mailed(
     expires_at: datetime | None, expired: bool
 ) -> None:
     assert link_expired(planned(expires_at), NOW) is expired
+
+
+@pytest.mark.parametrize(
+    ("claimed", "expired", "result"),
+    [
+        (True, False, MailResult.SENT),
+        (True, True, MailResult.EXPIRED),
+        # A redelivery of a mail that went out in time: a duplicate, even if its link
+        # has expired since.
+        (False, True, MailResult.DUPLICATE),
+        (False, False, MailResult.DUPLICATE),
+    ],
+)
+def test_only_a_claimed_mail_whose_link_still_works_goes_out(
+    claimed: bool, expired: bool, result: MailResult
+) -> None:
+    assert before_sending(claimed, expired) is result
 
 
 # --- topology and dead letters -----------------------------------------------------

@@ -13,8 +13,10 @@ import aiosmtplib
 import pytest
 
 from portal_mailer.config import MailerSettings, default_ehlo_name, fully_qualified
+from portal_mailer.domain.outcomes import Hold
+from portal_mailer.domain.retry import RetryPolicy, after_failure
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.pause import DeliveryPause, probe_delays
+from portal_mailer.pause import DeliveryPause, Problem, probe_delays
 from portal_mailer.smtp import client_options
 from portal_mailer.smtp_errors import (
     AUTHENTICATION_FAILED,
@@ -181,8 +183,8 @@ async def test_the_pause_holds_until_a_probe_is_accepted_and_counts_it(
 
     metrics = MailerMetrics()
     pause = DeliveryPause(probe, metrics, on_resume=lambda: resumed.append(True))
-    pause.hold(refusal)
-    pause.hold(refusal)  # a second mail failing the same way: still one pause
+    pause.hold(Problem.of(refusal))
+    pause.hold(Problem.of(refusal))  # a second mail failing the same way: still one pause
 
     assert pause.paused and pause.held.is_set() and not pause.resumed.is_set()
     assert _sample(metrics, "mailer_delivery_paused", AUTHENTICATION_FAILED) == 1
@@ -204,3 +206,13 @@ def _sample(metrics: MailerMetrics, name: str, reason: str) -> float:
     value = metrics.registry.get_sample_value(name, {"reason": reason})
     assert value is not None, f"{name} not exported"
     return value
+
+
+@pytest.mark.parametrize("attempt", [1, 3, 99])
+def test_a_refused_setup_holds_whatever_the_attempt_and_spends_none(attempt: int) -> None:
+    policy = RetryPolicy(delays=(0.5, 2.0), max_attempts=3)
+    refusal = SmtpSetupError("connect: SMTPAuthenticationError 535", AUTHENTICATION_FAILED)
+
+    decision = after_failure(refusal, attempt, policy)
+
+    assert decision == Hold(AUTHENTICATION_FAILED, refusal.hint)

@@ -18,7 +18,7 @@ from portal_mailer.consumer import MailConsumer
 from portal_mailer.delivery import MailDelivery
 from portal_mailer.keys import CONSUMER, METRICS, PAUSE, POOL, SETTINGS, SMTP, SMTP_READINESS
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.pause import DeliveryPause
+from portal_mailer.pause import DeliveryPause, Problem
 from portal_mailer.smtp import SmtpPool, SmtpReadiness, SmtpSetupError, probe
 from portal_shared.db import create_pool, ping
 from portal_shared.email_address import smtp_form
@@ -73,7 +73,7 @@ async def _smtp(app: web.Application) -> AsyncIterator[None]:
 
 async def _consumer(app: web.Application) -> AsyncIterator[None]:
     delivery = MailDelivery(app[SETTINGS], app[POOL], app[SMTP], app[METRICS])
-    consumer = MailConsumer(app[SETTINGS], delivery, app[METRICS])
+    consumer = MailConsumer(app[SETTINGS], delivery, app[METRICS], app[PAUSE])
     app[CONSUMER] = consumer
     task = asyncio.create_task(consumer.run(), name="mail-consumer")
     yield
@@ -104,6 +104,6 @@ async def _check_smtp(app: web.Application) -> None:
         try:
             await app[SMTP_READINESS].check()
         except SmtpSetupError as exc:
-            pause.hold(exc)
+            pause.hold(Problem.of(exc))
     if pause.problem is not None:
         raise NotReady(pause.problem.reason, pause.problem.hint)

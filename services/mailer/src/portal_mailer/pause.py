@@ -18,9 +18,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
+from portal_mailer.domain.failures import MailFailure, SetupFailure
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.smtp_errors import SmtpError, SmtpSetupError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,17 @@ FIRST_PROBE_SECONDS = 1.0
 MAX_PROBE_SECONDS = 60.0
 
 Probe = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: str  # a metric label, e.g. authentication_failed
+    hint: str  # what to check, naming the setting
+    detail: str  # error class and reply code, never the server's text
+
+    @classmethod
+    def of(cls, failure: SetupFailure) -> Problem:
+        return cls(failure.reason, failure.hint, failure.detail)
 
 
 def probe_delays(
@@ -49,7 +61,7 @@ class DeliveryPause:
         self._probe = probe
         self._on_resume = on_resume
         self._metrics = metrics
-        self.problem: SmtpSetupError | None = None
+        self.problem: Problem | None = None
         self.held = asyncio.Event()
         self.resumed = asyncio.Event()
         self.resumed.set()
@@ -60,20 +72,20 @@ class DeliveryPause:
     def paused(self) -> bool:
         return self.problem is not None
 
-    def hold(self, error: SmtpSetupError) -> None:
-        """Pause delivery for `error` (or note a new reason while paused)."""
+    def hold(self, problem: Problem) -> None:
+        """Pause delivery for `problem` (or note a new reason while paused)."""
         if self.problem is None:
             self._since = time.monotonic()
             self.resumed.clear()
             self.held.set()
-            self._metrics.pauses.labels(error.reason).inc()
+            self._metrics.pauses.labels(problem.reason).inc()
             self._prober = asyncio.create_task(self._probe_until_accepted(), name="smtp-pause")
-        elif self.problem.reason == error.reason:
+        elif self.problem.reason == problem.reason:
             return
-        self.problem = error
-        self._metrics.show_pause(error.reason)
+        self.problem = problem
+        self._metrics.show_pause(problem.reason)
         log.error("mail delivery paused, messages stay queued: %s (%s); %s",
-                  error.reason, error.detail, error.hint)
+                  problem.reason, problem.detail, problem.hint)
 
     def _resume(self) -> None:
         assert self.problem is not None
@@ -90,10 +102,10 @@ class DeliveryPause:
             await asyncio.sleep(delay)
             try:
                 await self._probe()
-            except SmtpSetupError as exc:
-                self.hold(exc)  # still refused, maybe for another reason now
+            except SetupFailure as exc:
+                self.hold(Problem.of(exc))  # still refused, maybe for another reason now
                 continue
-            except SmtpError as exc:
+            except MailFailure as exc:
                 # Unreachable or busy: whether it would accept us is unknown, so stay
                 # paused rather than let mails spend their retries on an outage.
                 log.info("mail delivery still paused; probe: %s", exc.detail)

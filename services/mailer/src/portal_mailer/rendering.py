@@ -3,30 +3,26 @@
 Customer-facing wording lives only in `templates/`: `<template>.<locale>.txt` sets the
 subject and is the plain-text part, `<template>.<locale>.html` the HTML part
 (autoescaped, as payload fields are user input); `parts/` holds what the mails share.
-The formatting helpers below (dates, links, lifetimes) are what the templates show.
+What the templates show comes formatted already (`domain.formatting`, by `domain.mails`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from portal_mailer.domain.formatting import display_name, one_line
+from portal_mailer.domain.mails import PlannedMail
 from portal_shared.email_address import InvalidAddress, smtp_form
-
-if TYPE_CHECKING:
-    from portal_mailer.mails import PlannedMail
 
 
 @dataclass(frozen=True)
@@ -64,53 +60,6 @@ def render(mail: PlannedMail) -> RenderedMail:
     return RenderedMail(
         mail.template, mail.locale, mail.to, mail.reply_to, subject, str(text), html
     )
-
-
-# --- what templates show -------------------------------------------------------------
-
-
-def portal_url(base_url: str, path: str, **query: str) -> str:
-    """`base_url` + `path` (+ query): pydantic's HttpUrl ends in '/', paths start with one."""
-    url = f"{base_url.rstrip('/')}{path}"
-    return f"{url}?{urlencode(query, quote_via=quote, safe='')}" if query else url
-
-
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
-
-
-def format_moment(moment: datetime, timezone: ZoneInfo, locale: str) -> str:
-    """A point in time as the customer reads it, in the portal's time zone."""
-    local = moment.astimezone(timezone)
-    if locale == "de":
-        return f"{local:%d.%m.%Y}, {local:%H:%M} Uhr"
-    return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}, {local:%H:%M} {local.tzname()}"
-
-
-# A token's lifetime is stated only when the event's timestamps make it plausible: the
-# issuing service may run on a test clock, and a wrong "24 hours" is worse than none.
-_PLAUSIBLE_VALIDITY = (timedelta(minutes=1), timedelta(days=31))
-
-
-def format_validity(issued_at: datetime, expires_at: datetime, locale: str) -> str | None:
-    lifetime = expires_at - issued_at
-    if not _PLAUSIBLE_VALIDITY[0] <= lifetime <= _PLAUSIBLE_VALIDITY[1]:
-        return None
-    minutes = round(lifetime.total_seconds() / 60)
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        unit = ("Stunde", "Stunden") if locale == "de" else ("hour", "hours")
-        return f"{hours} {unit[hours != 1]}"
-    unit = ("Minute", "Minuten") if locale == "de" else ("minute", "minutes")
-    return f"{minutes} {unit[minutes != 1]}"
-
-
-def one_line(text: str, max_chars: int) -> str:
-    """User input made fit for a header or a subject: one line, bounded length."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= max_chars else flat[: max_chars - 1].rstrip() + "…"
 
 
 # --- the MIME message ----------------------------------------------------------------
@@ -200,11 +149,6 @@ def mailbox_header(mailbox: str) -> str:
         # typed "=?…?=" comes out as these characters, never as what they encode.
         return f"{_UTF8_HEADER.header_encode(name)} <{ascii_address}>"
     return formataddr((name, ascii_address))
-
-
-def display_name(name: str) -> str:
-    """A name made fit to stand before an address: one line, no control characters."""
-    return one_line("".join(c for c in name if c.isprintable() or c.isspace()), 100)
 
 
 def message_id(event_id: UUID, template: str, mail_from: str) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 
 import aiosmtplib
 
+from portal_mailer.domain.failures import MailFailure, PermanentFailure, SetupFailure
+
 # The one SASL mechanism tried per login, the first of these the server offers. PLAIN
 # first: one round trip, and the session is encrypted (SMTP_SECURITY). CRAM-MD5 last:
 # it needs the password stored in clear at the server, so servers that offer it often
@@ -49,27 +51,25 @@ HINTS = {
 }
 
 
-class SmtpError(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+class SmtpError(MailFailure):
+    """`detail` names the error class and reply code, never the server's text."""
 
 
-class PermanentSmtpError(SmtpError):
+class PermanentSmtpError(SmtpError, PermanentFailure):
     """The server refused this mail (5xx, unacceptable recipient)."""
+
+    reason = "smtp_permanent"
 
 
 class TransientSmtpError(SmtpError):
     """The server could not be reached or asked us to come back later."""
 
 
-class SmtpSetupError(SmtpError):
+class SmtpSetupError(SmtpError, SetupFailure):
     """The server refuses our configuration; nothing is sent until that changes."""
 
     def __init__(self, detail: str, reason: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.hint = HINTS[reason]
+        super().__init__(detail, reason, HINTS[reason])
 
 
 def choose_mechanism(offered: Iterable[str]) -> str | None:
