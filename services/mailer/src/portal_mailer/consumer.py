@@ -55,7 +55,7 @@ class MailConsumer:
         self._settings = settings
         self._delivery = delivery
         self._metrics = metrics
-        self._pause = pause
+        self._delivery_pause = pause
         self._settlement: Settlement | None = None
         self._connection: AbstractConnection | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -122,18 +122,18 @@ class MailConsumer:
         returns the subscription still open then. Raises when the broker is lost."""
         consumer_tag: str | None = None
         while True:
-            if self._pause.paused:
+            if self._delivery_pause.paused:
                 if consumer_tag is not None:
                     await queue.cancel(consumer_tag)
                     consumer_tag = None
                     log.warning("not taking messages from %s while delivery is paused",
                                 self._settings.mailer_queue)
-                await _first_set(lost, self._stopping, self._pause.resumed)
+                await _first_set(lost, self._stopping, self._delivery_pause.resumed)
             else:
                 if consumer_tag is None:
                     consumer_tag = await queue.consume(self._on_message)
                     log.info("consuming %s", self._settings.mailer_queue)
-                await _first_set(lost, self._stopping, self._pause.held)
+                await _first_set(lost, self._stopping, self._delivery_pause.held)
             if lost.is_set():
                 raise ConnectionError("broker connection or channel closed")
             if self._stopping.is_set():
@@ -208,7 +208,7 @@ class MailConsumer:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         settlement = self._settlement
-        if self._stopping.is_set() or self._pause.paused or settlement is None:
+        if self._stopping.is_set() or self._delivery_pause.paused or settlement is None:
             # Arrived between stop() or a pause and the broker taking note of the cancel:
             # back to the queue untried (a try would be one more refused login).
             await message.reject(requeue=True)
@@ -242,7 +242,7 @@ class MailConsumer:
                 )
             case Failed(decision=Hold(reason=reason, hint=hint)):
                 # Paused first, so the messages in hand go back untried.
-                self._pause.hold(Problem(reason, hint, outcome.detail))
+                self._delivery_pause.hold(Problem(reason, hint, outcome.detail))
                 await message.reject(requeue=True)
                 log.info("message %s (%s) back in the queue, no attempt spent: delivery paused",
                          message.message_id, outcome.template)
