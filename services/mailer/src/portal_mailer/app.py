@@ -48,8 +48,11 @@ def create_app(settings: MailerSettings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Every worker slot holds a connection while its mail is sent; one more for /readyz.
+    # Stateless: the mailer sets no session state, so a released connection needs no
+    # `RESET ALL; UNLISTEN *; …` round trip (one per mail otherwise).
     app[POOL] = await create_pool(
-        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1
+        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1,
+        stateless=True,
     )
     yield
     await app[POOL].close()

@@ -49,7 +49,7 @@ from portal_mailer.domain.outcomes import (
 )
 from portal_mailer.domain.retry import RetryPolicy, after_failure, attempt_of
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.rendering import build_message, envelope_sender, render, serialize
+from portal_mailer.rendering import envelope_sender, mime_bytes, render
 from portal_mailer.smtp import SmtpPool
 from portal_shared.email_address import smtp_form
 from portal_shared.events import Event, EventError, UnknownEventType, decode
@@ -108,8 +108,7 @@ class MailDelivery:
     async def _deliver(self, event: Event, mail: PlannedMail) -> MailResult:
         try:
             recipient = smtp_form(mail.to)
-            message = build_message(render(mail), self._mail_from, self._clock(), event.event_id)
-            raw = serialize(message)
+            raw = mime_bytes(render(mail), self._mail_from, self._clock(), event.event_id)
         except Exception as exc:
             failure = build_failure(exc)
             if isinstance(failure, UnsendableAddress):
