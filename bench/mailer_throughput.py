@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shlex
 import sys
 import tempfile
@@ -72,6 +73,10 @@ class Result:
     scenario: Scenario
     baseline: float  # mails/s
     mailer: float
+    # CPU time per mail of the bare loop's process and of the mailer replicas: on a
+    # machine others load, a steadier measure of what the mailer costs than mails/s.
+    baseline_cpu_ms: float
+    mailer_cpu_ms: float
 
     @property
     def ratio(self) -> float:
@@ -120,8 +125,11 @@ class Outgoing:
     raw: bytes
 
 
-async def bare_loop(messages: list[Outgoing], sink: SinkProcess, connections: int) -> float:
-    """Send `messages` over `connections` reused SMTP connections; mails/s."""
+async def bare_loop(
+    messages: list[Outgoing], sink: SinkProcess, connections: int
+) -> tuple[float, float]:
+    """Send `messages` over `connections` reused SMTP connections; mails/s and CPU ms
+    per mail of this process."""
     pending = iter(messages)
 
     async def worker() -> None:
@@ -133,10 +141,17 @@ async def bare_loop(messages: list[Outgoing], sink: SinkProcess, connections: in
         finally:
             await client.quit()
 
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(connections)))
     finished = await wait_for_mails(sink, len(messages))
-    return len(messages) / (finished - started)
+    cpu_ms = (time.process_time() - cpu_before) * 1000
+    return len(messages) / (finished - started), cpu_ms / len(messages)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
@@ -158,7 +173,8 @@ def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
 
 async def mailer_run(
     stack: Stack, scenario: Scenario, sink: SinkProcess, run: str, profile: Path | None
-) -> float:
+) -> tuple[float, float]:
+    """Mails/s and the replicas' CPU ms per mail."""
     settings = stack.settings(mailer_concurrency=scenario.concurrency)
     smtp = (sink.host, sink.port)
     async with (
@@ -170,15 +186,17 @@ async def mailer_run(
         await wait_for_mails(sink, len(warm_up))
 
         events = registrations(scenario.events, run)
+        pids = [replica.pid for replica in started_replicas]
         async with contextlib.AsyncExitStack() as spying:
             if profile is not None:
-                pids = [replica.pid for replica in started_replicas]
                 await spying.enter_async_context(profiled(pids, profile / f"{run}.raw"))
+            cpu_before = sum(map(cpu_seconds, pids))
             started = time.monotonic()
             await bus.publish(events)
             finished = await wait_for_mails(sink, len(warm_up) + len(events))
+            cpu_ms = (sum(map(cpu_seconds, pids)) - cpu_before) * 1000
     check_exactly_once(sink, len(warm_up) + len(events), f"mailer {run}")
-    return len(events) / (finished - started)
+    return len(events) / (finished - started), cpu_ms / len(events)
 
 
 async def measure(stack: Stack, scenario: Scenario, profile: Path | None = None) -> Result:
@@ -188,11 +206,11 @@ async def measure(stack: Stack, scenario: Scenario, profile: Path | None = None)
         await bare_loop(warm_up, sink, scenario.connections)
     with SinkProcess(scenario.sink_delay) as sink:
         messages = rendered(registrations(scenario.events, f"{run}-bare"), stack)
-        baseline = await bare_loop(messages, sink, scenario.connections)
+        baseline, baseline_cpu = await bare_loop(messages, sink, scenario.connections)
         check_exactly_once(sink, len(messages), f"baseline {run}")
     with SinkProcess(scenario.sink_delay) as sink:
-        mailer = await mailer_run(stack, scenario, sink, run, profile)
-    return Result(scenario, baseline, mailer)
+        mailer, mailer_cpu = await mailer_run(stack, scenario, sink, run, profile)
+    return Result(scenario, baseline, mailer, baseline_cpu, mailer_cpu)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -202,9 +220,10 @@ def table(results: list[Result]) -> str:
     lines = [
         (
             "| SMTP sink | replicas × concurrency | mails | bare aiosmtplib mails/s | "
-            "mailer mails/s | mailer / bare | ideal (connections / 50 ms) | mailer / ideal |"
+            "mailer mails/s | mailer / bare | ideal (connections / 50 ms) | mailer / ideal | "
+            "CPU ms per mail, bare / mailer |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         s = result.scenario
@@ -216,7 +235,8 @@ def table(results: list[Result]) -> str:
             ideal_cells = "– | –"
         lines.append(
             f"| {sink} | {s.replicas} × {s.concurrency} | {s.events} | {result.baseline:.0f} | "
-            f"{result.mailer:.0f} | {result.ratio:.2f} | {ideal_cells} |"
+            f"{result.mailer:.0f} | {result.ratio:.2f} | {ideal_cells} | "
+            f"{result.baseline_cpu_ms:.2f} / {result.mailer_cpu_ms:.2f} |"
         )
     return "\n".join(lines)
 
@@ -259,7 +279,8 @@ async def main(argv: list[str]) -> int:
                 print(
                     f"  {scenario.replicas} × {scenario.concurrency}, sink "
                     f"{scenario.sink_delay * 1000:.0f} ms: bare {result.baseline:.0f}/s, "
-                    f"mailer {result.mailer:.0f}/s",
+                    f"mailer {result.mailer:.0f}/s; CPU per mail bare "
+                    f"{result.baseline_cpu_ms:.2f} ms, mailer {result.mailer_cpu_ms:.2f} ms",
                     file=sys.stderr, flush=True,
                 )
                 results.append(result)

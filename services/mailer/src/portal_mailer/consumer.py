@@ -1,8 +1,10 @@
 """The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, apply
 the outcome it returns (acknowledge, retry later through a delay queue, dead-letter), stop.
 
-At most `MAILER_CONCURRENCY` messages are in hand at once (the prefetch), one per SMTP
-connection of the pool. The consumer outlives broker outages by reconnecting; what it
+At most `MAILER_CONCURRENCY` messages are handled at once, one per SMTP connection of the
+pool; the broker may deliver `PREFETCH_PER_SLOT` times as many, so that a slot that
+finishes a mail finds the next message at hand instead of waiting a broker round trip
+for it (acknowledge, then delivery). The consumer outlives broker outages by reconnecting; what it
 had not settled when a connection dropped is redelivered by the broker. On `stop()`
 (SIGTERM) it cancels its subscription first, so no new message arrives, lets the mails
 in progress finish (bounded), and only then closes the connection; messages it could
@@ -25,6 +27,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
+from aio_pika.exceptions import ChannelInvalidStateError
 
 from portal_mailer.config import MailerSettings
 from portal_mailer.delivery import MailDelivery
@@ -42,6 +45,9 @@ RECONNECT_DELAY_MAX_SECONDS = 10.0
 # dead-letter copy) is handed back after this pause, so a broken broker path does not
 # become a busy loop. Only this abnormal case holds a worker slot while waiting.
 UNSETTLED_PAUSE_SECONDS = 1.0
+# Messages delivered per worker slot: one being handled, one waiting. Those waiting are
+# handed back (rejected with requeue) at shutdown without being worked on.
+PREFETCH_PER_SLOT = 2
 
 
 class MailConsumer:
@@ -59,6 +65,7 @@ class MailConsumer:
         self._settlement: Settlement | None = None
         self._connection: AbstractConnection | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(settings.mailer_concurrency)
         self._stopping = asyncio.Event()
         # A message may need a connect plus a few SMTP commands for each of its (at most
         # two) mails, each bounded by the timeout.
@@ -102,7 +109,9 @@ class MailConsumer:
             publisher = await connection.channel(publisher_confirms=True, on_return_raises=True)
             for ch in (channel, publisher):
                 ch.close_callbacks.add(lambda *_: lost.set())
-            await channel.set_qos(prefetch_count=self._settings.mailer_concurrency)
+            await channel.set_qos(
+                prefetch_count=PREFETCH_PER_SLOT * self._settings.mailer_concurrency
+            )
             topology = await declare_topology(channel, self._settings)
             dead_letters = await publisher.get_exchange(self._settings.dead_letter_exchange)
             self._settlement = Settlement(publisher, topology, dead_letters)
@@ -202,7 +211,8 @@ class MailConsumer:
         self._handlers.add(task)
         try:
             with self._metrics.in_flight.track_inprogress():
-                await self._handle(message)
+                async with self._slots:
+                    await self._handle(message)
         finally:
             self._handlers.discard(task)
 
@@ -212,6 +222,9 @@ class MailConsumer:
             # Arrived between stop() or a pause and the broker taking note of the cancel:
             # back to the queue untried (a try would be one more refused login).
             await message.reject(requeue=True)
+            return
+        if _channel_closed(message):
+            # It waited for a slot while the connection dropped; the broker redelivers it.
             return
         try:
             outcome = await self._delivery.handle(message.body, message.headers)
@@ -255,6 +268,13 @@ class MailConsumer:
                             outcome.template, reason, outcome.detail)
             case _:
                 raise TypeError(f"no way to apply {outcome!r}")
+
+
+def _channel_closed(message: AbstractIncomingMessage) -> bool:
+    try:
+        return message.channel.is_closed
+    except ChannelInvalidStateError:  # aio-pika's answer for a closed channel
+        return True
 
 
 async def _first_set(*events: asyncio.Event) -> None:

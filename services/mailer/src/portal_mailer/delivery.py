@@ -21,6 +21,7 @@ Logs name the event id, type and template only: bodies carry tokens and addresse
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -124,10 +125,8 @@ class MailDelivery:
         """Record and send in one transaction. Only a sent mail keeps its record: a failed
         send, or a claim for a mail not sent (expired), is rolled back."""
         async with self._pool.acquire() as conn:
-            transaction = conn.transaction()
-            await transaction.start()
             try:
-                claimed = await repo.claim_mail(
+                claimed = await repo.begin_and_claim(
                     conn, event.event_id, mail.template, event.envelope.event_type
                 )
                 result = before_sending(claimed, link_expired(mail, self._clock()))
@@ -138,12 +137,15 @@ class MailDelivery:
                         time.perf_counter() - started
                     )
             except BaseException:
-                await transaction.rollback()
+                # If this fails too, the connection is gone and so is the transaction
+                # (the pool discards it); the first error is the one to report.
+                with contextlib.suppress(Exception):
+                    await repo.rollback(conn)
                 raise
             if result is MailResult.SENT:
-                await transaction.commit()
+                await repo.commit(conn)
             else:
-                await transaction.rollback()
+                await repo.rollback(conn)
             return result
 
     def _count(self, result: MailResult, event: Event, template: str) -> None:
