@@ -27,7 +27,7 @@ from pathlib import Path
 import aio_pika
 
 RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
-HAPROXY = os.environ.get("HAPROXY", "haproxy")
+HAPROXY = os.environ.get("HAPROXY") or shutil.which("haproxy") or "/usr/sbin/haproxy"
 HOST = "127.0.0.1"
 NODE_PREFIX = "portal-cluster"
 
