@@ -150,6 +150,9 @@ backend rabbitmq
 {servers}
 """
 
+    def _ports(self) -> list[int]:
+        return [self.ports.load_balancer, *(p for n in self.nodes for p in (n.amqp_port, n.dist_port))]
+
     def env(self, node: Node | None = None) -> dict[str, str]:
         cli_min, cli_max = self.ports.cli_dist
         env = {
@@ -186,6 +189,9 @@ backend rabbitmq
 
     async def start(self, timeout: float = 90, progress: Callable[[str], None] = print) -> None:
         """All nodes booted, nodes 2.. joined to node 1, HAProxy listening."""
+        taken = [port for port in self._ports() if await listening(port)]
+        if taken:  # a node left over from a run that was killed itself: say so, touch nothing
+            raise RuntimeError(f"ports {taken} are in use; CLUSTER_TEST_PORT_BASE moves this test's ports")
         self._write_files()
         await asyncio.gather(*(self.start_node(node, timeout) for node in self.nodes))
         progress(f"{len(self.nodes)} RabbitMQ nodes booted")
@@ -283,14 +289,20 @@ class QueueState:
     messages: int
 
 
-async def amqp_answers(url: str) -> bool:
-    """True once a full AMQP handshake succeeds (a listening port alone is not enough)."""
-    host, port = url.rsplit("@", 1)[1].rstrip("/").split(":")
-    try:  # nothing listening yet: no handshake attempt (and no error logged by aiormq)
-        _, writer = await asyncio.open_connection(host, int(port))
+async def listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection(HOST, port)
     except OSError:
         return False
     writer.close()
+    return True
+
+
+async def amqp_answers(url: str) -> bool:
+    """True once a full AMQP handshake succeeds (a listening port alone is not enough)."""
+    port = int(url.rsplit(":", 1)[1].rstrip("/"))
+    if not await listening(port):  # no handshake attempt yet (and no error logged by aiormq)
+        return False
     try:
         connection = await aio_pika.connect(url, timeout=2)
     except (TimeoutError, OSError, aio_pika.exceptions.AMQPError):

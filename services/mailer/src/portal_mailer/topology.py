@@ -26,8 +26,8 @@ Replicas: each quorum queue is created with `AMQP_QUORUM_REPLICAS` members
 (`x-quorum-initial-group-size`; RabbitMQ caps it at the cluster's size). The broker uses
 that argument only at creation but compares it on every later declaration, so a queue
 created before the setting existed, or with another value, would refuse the mailer's
-declaration (PRECONDITION_FAILED). `declare_quorum_queue` therefore accepts a queue that
-differs in that argument alone, and still fails on any other difference.
+declaration (PRECONDITION_FAILED). `declare_quorum_queue` therefore accepts a queue whose
+replica count differs, and still fails on any other difference it can see.
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ async def declare_quorum_queue(
 
     A refused declaration closes its channel, so the attempts run on channels of their
     own: with the replica count, then without it (a queue from before the setting, whose
-    other arguments are still compared); a queue refusing both differs only in its
-    replica count and is taken as it is.
+    other arguments are still compared). A queue refusing both was created with another
+    replica count, i.e. by a mailer with this setting, and is taken as it is (RabbitMQ
+    names only the first differing argument, so the others go unchecked in that case).
     """
     connection = (await channel.get_underlay_channel()).connection
     for candidate in ({**arguments, REPLICAS: replicas}, arguments):
