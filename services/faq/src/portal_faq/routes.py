@@ -15,7 +15,7 @@ from portal_faq.domain.errors import FaqError
 from portal_faq.domain.etags import not_modified
 from portal_faq.domain.search import InvalidSearch, parse_search
 from portal_faq.keys import CONTEXT
-from portal_faq.openapi import openapi_document
+from portal_faq.openapi import CONTACT_PATH, PREFIX, openapi_document
 from portal_faq.problems import problem_for
 from portal_faq.schemas import (
     CategoryBody,
@@ -33,8 +33,6 @@ from portal_shared.problems import (
 )
 from portal_shared.web import CORRELATION_ID, client_ip
 
-PREFIX = "/api/v1/faq"
-CONTACT_PATH = "/api/v1/contact"
 # A CDN may keep public answers a minute and serve them stale while it revalidates.
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
