@@ -16,9 +16,10 @@ from portal_faq import routes
 from portal_faq.access import KeySet, SessionCheck, TokenVerifier
 from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import SCHEMA, SEARCH_PATH, FaqSettings
-from portal_faq.context import Clock, FaqContext, utc_now
+from portal_faq.context import FaqContext
 from portal_faq.indexing import SearchIndexHolder
 from portal_faq.keys import CONTEXT, POOL, RELAY, SETTINGS
+from portal_shared.clock import Clock, utc_now
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.metrics import add_metrics, on_scrape

@@ -3,9 +3,7 @@ kept in one frozen object under `keys.CONTEXT`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -14,13 +12,9 @@ from portal_faq.cache import ContentWatcher, ResponseCache
 from portal_faq.config import FaqSettings
 from portal_faq.domain.errors import TooManyRequests
 from portal_faq.indexing import SearchIndexHolder
+from portal_shared.clock import Clock
 from portal_shared.ratelimit import Limit, RateLimiter
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
