@@ -16,7 +16,6 @@ from portal_shared.clock import Clock
 from portal_shared.ratelimit import Limit, RateLimiter
 
 
-
 @dataclass(frozen=True)
 class FaqContext:
     settings: FaqSettings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from portal_faq.domain.models import StoredCategory, StoredEntry
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 _ENTRY_COLUMNS = """
 SELECT c.slug AS category_slug, c.title AS category_title, c.title_en AS category_title_en,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from portal_faq.domain.models import SearchHit
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 SEARCH = """
 WITH typed AS (
