@@ -12,7 +12,7 @@ from portal_shared.problems import (
     Problem,
     ProblemType,
 )
-from portal_shared.ratelimit import TOO_MANY_ATTEMPTS
+from portal_shared.ratelimit import too_many_attempts
 
 FAQ_ENTRY_NOT_FOUND = ProblemType(
     "faq_entry_not_found", 404, "FAQ entry not found",
@@ -86,7 +86,7 @@ def problem_for(error: errors.FaqError) -> Problem:
     if isinstance(error, errors.AuthUnavailable):
         return Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": str(AUTH_RETRY_AFTER_SECONDS)})
     if isinstance(error, errors.TooManyRequests):
-        return Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(error.retry_after)})
+        return too_many_attempts(error.retry_after)
     if isinstance(error, errors.UnknownCategory):
         return Problem(VALIDATION_ERROR, [FieldError("category", "unknown_category")])
     return Problem(_PROBLEM_TYPES[type(error)])
