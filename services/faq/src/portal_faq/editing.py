@@ -14,7 +14,7 @@ import asyncpg
 
 from portal_faq.access import InvalidToken, KeysUnavailable
 from portal_faq.context import FaqContext
-from portal_faq.domain.editors import bearer_token, require_editor
+from portal_faq.domain.editors import require_editor
 from portal_faq.domain.errors import (
     AuthUnavailable,
     CategoryNotEmpty,
@@ -34,6 +34,7 @@ from portal_faq.repository import editing as repo
 from portal_faq.repository import reading as reads
 from portal_faq.schemas import CategoryBody, EntryBody, NewCategoryBody, NewEntryBody
 from portal_shared.i18n import SUPPORTED
+from portal_shared.web import bearer_token
 
 _CONFLICTS: dict[str, type[SlugTaken | PositionTaken]] = {
     "entries_slug_key": SlugTaken,
