@@ -11,13 +11,20 @@ from portal_faq.repository import reading as repo
 from portal_faq.views import category_view, encode, faq_view, single_entry_view
 from portal_shared.i18n import Language
 
+_FAQ_KEYS = {"de": ("faq", "de"), "en": ("faq", "en")}
+
+
+def cached_faq(ctx: FaqContext, language: Language) -> Rendered | None:
+    """The whole FAQ when it is in the cache (nearly always): no coroutine, no render."""
+    return ctx.cache.cached(_FAQ_KEYS[language])
+
 
 async def faq(ctx: FaqContext, language: Language) -> Rendered:
     async def render() -> Rendered:
         body = encode(faq_view(await repo.list_entries(ctx.pool), language))
         return Rendered(body, body_etag(body), language)
 
-    rendered = await ctx.cache.get_or_render(("faq", language), render)
+    rendered = await ctx.cache.get_or_render(_FAQ_KEYS[language], render)
     assert rendered is not None  # the whole FAQ always renders
     return rendered
 

@@ -4,7 +4,7 @@ Domain errors become problem+json here (`problems.problem_for`)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial, wraps
+from functools import lru_cache, partial, wraps
 
 from aiohttp import web
 
@@ -24,18 +24,14 @@ from portal_faq.schemas import (
     NewCategoryBody,
     NewEntryBody,
 )
+from portal_shared.i18n import Language, negotiate
 from portal_shared.problems import (
     VALIDATION_ERROR,
     FieldError,
     Problem,
     parse_json_body,
-    request_language,
 )
 from portal_shared.web import CORRELATION_ID, client_ip
-
-# A CDN may keep public answers a minute and serve them stale while it revalidates.
-PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
-
 
 # Only slug-shaped paths reach a handler; anything else (a NUL byte, a path of 10 kB) is
 # an ordinary 404 without touching the database.
@@ -75,20 +71,21 @@ def _answers_domain_errors(handler: Handler) -> Handler:
 
 
 async def list_faq(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    return _public(request, await reading.faq(ctx, request_language(request)))
+    ctx, language = request.app[CONTEXT], _language(request)
+    rendered = reading.cached_faq(ctx, language) or await reading.faq(ctx, language)
+    return _public(request, rendered)
 
 
 @_answers_domain_errors
 async def get_entry(request: web.Request) -> web.Response:
     ctx, slug = request.app[CONTEXT], request.match_info["slug"]
-    return _public(request, await reading.entry(ctx, slug, request_language(request)))
+    return _public(request, await reading.entry(ctx, slug, _language(request)))
 
 
 @_answers_domain_errors
 async def get_category(request: web.Request) -> web.Response:
     ctx, slug = request.app[CONTEXT], request.match_info["slug"]
-    return _public(request, await reading.category(ctx, slug, request_language(request)))
+    return _public(request, await reading.category(ctx, slug, _language(request)))
 
 
 @_answers_domain_errors
@@ -100,21 +97,27 @@ async def search(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     client = partial(client_ip, request, ctx.settings.trusted_proxies)
     return _public(
-        request, await searching.search(ctx, query, request_language(request), client)
+        request, await searching.search(ctx, query, _language(request), client)
     )
 
 
 def _public(request: web.Request, rendered: Rendered) -> web.Response:
-    headers = {
-        "ETag": rendered.etag,
-        "Cache-Control": PUBLIC_CACHE_CONTROL,
-        # The language comes from Accept-Language, so caches must key on it too.
-        "Vary": "Accept-Language",
-        "Content-Language": rendered.language,
-    }
-    if not_modified(request.headers.get("If-None-Match"), rendered.etag):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=rendered.body, content_type="application/json", headers=headers)
+    """A read answer: 304 when the client holds it already, else its bytes, both with the
+    headers built when it was rendered."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None and not_modified(if_none_match, rendered.etag):
+        return web.Response(status=304, headers=rendered.not_modified_headers)
+    return web.Response(body=rendered.body, headers=rendered.headers)
+
+
+# Clients send the same few Accept-Language headers over and over: parse each once.
+_negotiated = lru_cache(maxsize=256)(negotiate)
+
+
+def _language(request: web.Request) -> Language:
+    """`request_language`, remembered per (Accept-Language, ?lang=)."""
+    explicit = request.query.get("lang") if request.query_string else None
+    return _negotiated(request.headers.get("Accept-Language"), explicit)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -186,12 +189,12 @@ def _if_match(request: web.Request) -> str | None:
 
 async def _entry_written(request: web.Request, slug: str, status: int) -> web.Response:
     # EntryNotFound: deleted by someone else between commit and this read.
-    rendered = await reading.entry(request.app[CONTEXT], slug, request_language(request))
+    rendered = await reading.entry(request.app[CONTEXT], slug, _language(request))
     return _written(rendered, status, f"{PREFIX}/entries/{slug}")
 
 
 async def _category_written(request: web.Request, slug: str, status: int) -> web.Response:
-    rendered = await reading.category(request.app[CONTEXT], slug, request_language(request))
+    rendered = await reading.category(request.app[CONTEXT], slug, _language(request))
     return _written(rendered, status, f"{PREFIX}/categories/{slug}")
 
 
@@ -216,7 +219,7 @@ async def contact(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ContactBody)
     sender = client_ip(request, ctx.settings.trusted_proxies)
     contact_id = await contacts.submit(
-        ctx, body, request_language(request), sender, request[CORRELATION_ID]
+        ctx, body, _language(request), sender, request[CORRELATION_ID]
     )
     return web.json_response(
         {"status": "accepted", "id": str(contact_id)},
