@@ -7,11 +7,12 @@ out of the error log (`ClientBodyErrors`). The portal has its own edge (`portal_
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
-from os import urandom
 
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
@@ -47,13 +48,22 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
 
 
 def new_request_id() -> str:
-    """A random (version 4) UUID as text: `str(uuid4())`, without building a UUID object
-    (it ran for every request and cost more than the FAQ's whole cached answer)."""
-    raw = bytearray(urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """A request id shaped like a version 4 UUID: random per process (72 bits), counting
+    per request (48 bits), so ids never repeat within a process and practically never
+    across replicas. `str(uuid4())` did the same with a system call for randomness and a
+    UUID object on every request, which cost more than the FAQ's whole cached answer; a
+    request id names a request in logs and events and is no secret."""
+    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers) & 0xFFFFFFFFFFFF:012x}"
+
+
+def _request_id_prefix() -> str:
+    h = f"{random.SystemRandom().getrandbits(80):020x}"
+    variant = "89ab"[int(h[15], 16) & 3]  # RFC 4122
+    return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{variant}{h[16:19]}-"
+
+
+_REQUEST_ID_PREFIX = _request_id_prefix()
+_request_numbers = itertools.count(random.SystemRandom().getrandbits(48))
 
 
 def bearer_token(authorization: str | None) -> str | None:
