@@ -7,14 +7,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -158,13 +157,3 @@ async def serving(
                 process.terminate()
             await asyncio.wait_for(process.wait(), 20)
 
-
-async def seed_customers(database_url: str, customers: Iterable[tuple[str, str]]) -> None:
-    """Customer master data (number, last name) that registrations are checked against."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.executemany(
-            "INSERT INTO auth.customers (customer_number, last_name) VALUES ($1, $2)", customers
-        )
-    finally:
-        await conn.close()

@@ -21,8 +21,8 @@ import pytest
 from portal_devtools.mailsink import free_port
 from tests.challenge_support import solved
 from tests.conftest import AmqpNames
-from tests.integration.conftest import CUSTOMERS, GOOD_PASSWORD, registration
-from tests.support import console_script, run_command, seed_customers, serving
+from tests.integration.conftest import GOOD_PASSWORD, registration
+from tests.support import console_script, run_command, serving
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +37,7 @@ def _replica(database_url: str, amqp: AmqpNames, key_dir: Path):  # type: ignore
 
 
 @pytest.fixture
-async def seeded(database_url: str) -> str:
-    await seed_customers(database_url, CUSTOMERS)
+async def seeded(database_url: str, customers: object) -> str:
     return database_url
 
 

@@ -18,17 +18,16 @@ from portal_devtools.mailsink import free_port
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
 from tests.conftest import AmqpNames
-from tests.integration.conftest import CUSTOMERS, GOOD_PASSWORD, registration
-from tests.support import console_script, run_command, running, seed_customers, serving
+from tests.integration.conftest import GOOD_PASSWORD, registration
+from tests.support import console_script, run_command, running, serving
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def auth_and_faq(
-    database_url: str, amqp_names: AmqpNames, tmp_path: Path
+    database_url: str, customers: object, amqp_names: AmqpNames, tmp_path: Path
 ) -> AsyncIterator[tuple[str, str]]:
-    await seed_customers(database_url, CUSTOMERS)
     broker = {"AMQP_URL": amqp_names.url, "EVENTS_EXCHANGE": amqp_names.exchange}
     auth_port, faq_port = free_port(), free_port()
     auth_env = {
