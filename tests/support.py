@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -199,3 +202,37 @@ class ServiceProcess:
             except TimeoutError:
                 self._process.kill()
                 await self._process.wait()
+@asynccontextmanager
+async def serving(
+    program: str, env: Mapping[str, str], port: int, timeout: float = 30
+) -> AsyncIterator[str]:
+    """`program serve` as a process of its own (`env` over ours), yielding its base URL
+    once it answers /healthz; terminated afterwards. A process that exits before it is
+    healthy fails at once, with the end of what it wrote to stderr."""
+    with tempfile.TemporaryFile() as stderr:
+        process = await asyncio.create_subprocess_exec(
+            console_script(program), "serve", env={**os.environ, **env},
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        async def healthy(http: aiohttp.ClientSession) -> bool:
+            if process.returncode is not None:
+                stderr.seek(0)
+                said = stderr.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{program} serve exited with {process.returncode}:\n{said}")
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        try:
+            async with aiohttp.ClientSession() as http:
+                await eventually(lambda: healthy(http), timeout=timeout)
+            yield base
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+

@@ -24,8 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 
 import asyncpg
 
@@ -52,14 +51,11 @@ from portal_mailer.domain.retry import RetryPolicy, after_failure, attempt_of
 from portal_mailer.metrics import MailerMetrics
 from portal_mailer.rendering import envelope_sender, mime_bytes, render
 from portal_mailer.smtp import SmtpPool
+from portal_shared.clock import Clock, utc_now
 from portal_shared.email_address import smtp_form
 from portal_shared.events import Event, EventError, UnknownEventType, decode
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MailDelivery:
@@ -69,7 +65,7 @@ class MailDelivery:
         pool: asyncpg.Pool,
         smtp: SmtpPool,
         metrics: MailerMetrics,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self._mail_from = settings.mail_from
         self._envelope_sender = envelope_sender(settings.mail_from)
