@@ -29,6 +29,9 @@ class CommonSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # The event loop `serve` runs on: uvloop (libuv, measured faster for every service,
+    # see bench/README.md) or the standard library's, to rule the loop out when debugging.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     # Browser origins (`https://host[:port]`) allowed to call the HTTP APIs directly
