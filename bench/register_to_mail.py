@@ -38,7 +38,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from footprint import (  # noqa: E402 - the bench's own helpers, next to this file
+from typing import Self
+
+from footprint import (
     AMQP_URL,
     BIN,
     PASSWORD,
@@ -98,7 +99,7 @@ class TimedSink:
                                        daemon=True)
         self._seen: dict[str, float] = {}
 
-    def __enter__(self) -> TimedSink:
+    def __enter__(self) -> Self:
         self._process.start()
         if not self._ready.wait(30):
             raise RuntimeError("the SMTP sink did not start")
@@ -189,7 +190,7 @@ class Tap:
         self.exchange = exchange
         self.seen: dict[str, tuple[float, float, str]] = {}  # email -> (relayed, occurred, event id)
 
-    async def __aenter__(self) -> Tap:
+    async def __aenter__(self) -> Self:
         import aio_pika
 
         from portal_shared.amqp import declare_events_exchange
