@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -89,28 +88,16 @@ def http_round(urls: dict[str, dict[str, str]], pids: dict[str, dict[str, int]],
 
 
 async def mail_round(mails: int, log_dir: Path) -> list[Sample]:
+    from mailer_probe import our_mailer
     from mailer_sink import SinkProcess
-    from mailer_stack import Publisher, bench_stack, replicas
-    from mailer_throughput import registrations, wait_for_mails
+    from mailer_stack import bench_stack
 
     samples = []
     async with bench_stack(log_dir) as stack:
-        settings = stack.settings(mailer_concurrency=8)
         for loop in LOOPS:
-            os.environ["EVENT_LOOP"] = loop  # the replica's environment is ours plus its settings
             with SinkProcess(0.0) as sink:
-                async with replicas(1, settings, log_dir, (sink.host, sink.port)) as started, \
-                        Publisher(settings) as bus:
-                    pid = started[0]._process.pid  # type: ignore[union-attr]
-                    warm = registrations(16, f"{loop}-warm")
-                    await bus.publish(warm)
-                    await wait_for_mails(sink, len(warm))
-                    before, began = process_cpu(pid), time.monotonic()
-                    await bus.publish(registrations(mails, loop))
-                    finished = await wait_for_mails(sink, len(warm) + mails)
-                    used = process_cpu(pid) - before
-            samples.append(Sample("mailer", loop, mails / (finished - began), used / mails * 1e6))
-    os.environ.pop("EVENT_LOOP", None)
+                run = await our_mailer(stack, sink, mails, 8, loop, event_loop=loop)
+            samples.append(Sample("mailer", loop, run.mails_per_second, run.cpu_per_mail * 1e6))
     return samples
 
 

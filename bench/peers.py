@@ -42,16 +42,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from footprint import free_port
+from mailer_probe import MailRun, our_mailer, tree_cpu, tree_rss_kib
 from mailer_sink import SinkProcess
 from mailer_stack import AMQP_URL, Stack, bench_stack
-from mailer_throughput import (
-    Scenario,
-    bare_loop,
-    mailer_run,
-    registrations,
-    rendered,
-    wait_for_mails,
-)
+from mailer_throughput import bare_loop, registrations, rendered, wait_for_mails
 
 PEERS = BENCH / "peers"
 VENV = BENCH.parent / "var" / "peers-venv"
@@ -81,6 +75,8 @@ class MailRow:
     system: str
     sink_delay: float
     mails_per_second: float
+    cpu_ms_per_mail: float = float("nan")  # the sending side's processes
+    rss_mib: float = float("nan")
 
 
 def celery_message(payload: dict) -> aio_pika.Message:
@@ -142,7 +138,7 @@ def peer_command(system: str, python: Path) -> list[str]:
     return [str(python), "faststream_worker.py"]
 
 
-async def peer_run(system: str, python: Path, sink: SinkProcess, events: int, logs: Path) -> float:
+async def peer_run(system: str, python: Path, sink: SinkProcess, events: int, logs: Path) -> MailRun:
     queue = f"peers-{system}-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "PEER_AMQP_URL": AMQP_URL, "PEER_QUEUE": queue, "SMTP_HOST": sink.host,
            "SMTP_PORT": str(sink.port), "PEER_CONCURRENCY": str(CONCURRENCY)}
@@ -158,9 +154,10 @@ async def peer_run(system: str, python: Path, sink: SinkProcess, events: int, lo
         await wait_for_mails(sink, len(warm))
         payloads = [e.payload.model_dump(mode="json") for e in registrations(events, system)]
         messages = [make(p) for p in payloads]
-        started = time.monotonic()
+        cpu, started = tree_cpu(worker.pid), time.monotonic()
         await publish_to_queue(queue, messages)
         finished = await wait_for_mails(sink, len(warm) + events)
+        cpu, rss = tree_cpu(worker.pid) - cpu, tree_rss_kib(worker.pid)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -169,7 +166,7 @@ async def peer_run(system: str, python: Path, sink: SinkProcess, events: int, lo
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
         await delete_queue(queue)
-    return events / (finished - started)
+    return MailRun(events / (finished - started), cpu / events, rss)
 
 
 async def measure_mails(stack: Stack, python: Path, events: int) -> list[MailRow]:
@@ -179,12 +176,14 @@ async def measure_mails(stack: Stack, python: Path, events: int) -> list[MailRow
         with SinkProcess(delay) as sink:
             bare = await bare_loop(rendered(registrations(count, f"bare{delay}"), stack), sink, CONCURRENCY)
         rows.append(MailRow("bare aiosmtplib loop (ceiling)", delay, bare))
+        runs = {}
         with SinkProcess(delay) as sink:
-            ours = await mailer_run(stack, Scenario(delay, 1, CONCURRENCY, count), sink, f"ours{delay}")
-        rows.append(MailRow("our mailer", delay, ours))
+            runs["our mailer"] = await our_mailer(stack, sink, count, CONCURRENCY, f"ours{delay}")
         for system in ("celery", "faststream"):
             with SinkProcess(delay) as sink:
-                rows.append(MailRow(system, delay, await peer_run(system, python, sink, count, stack.log_dir)))
+                runs[system] = await peer_run(system, python, sink, count, stack.log_dir)
+        rows += [MailRow(system, delay, run.mails_per_second, run.cpu_per_mail * 1000, run.rss_kib / 1024)
+                 for system, run in runs.items()]
         print(f"  sink {delay * 1000:.0f} ms: " + ", ".join(f"{r.system} {r.mails_per_second:.0f}/s"
                                                          for r in rows if r.sink_delay == delay),
               file=sys.stderr, flush=True)
@@ -193,19 +192,20 @@ async def measure_mails(stack: Stack, python: Path, events: int) -> list[MailRow
 
 def report_mails(rows: list[MailRow]) -> None:
     print(f"\nActivation mails, 1 × {CONCURRENCY} (process × concurrency):\n")
-    print("| system | sink | mails/s | vs our mailer | vs bare loop | what it lacks |")
-    print("|---|---|---:|---:|---:|---|")
+    print("| system | sink | mails/s | vs our mailer | vs bare loop | CPU ms/mail | RSS MiB | what it lacks |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for delay in SINKS:
         of = {r.system: r.mails_per_second for r in rows if r.sink_delay == delay}
         sink = f"waits {delay * 1000:.0f} ms" if delay else "accepts at once"
         order = ["our mailer", "celery", "faststream", "bare aiosmtplib loop (ceiling)"]
         for system in order:
+            row = next(r for r in rows if r.sink_delay == delay and r.system == system)
             value = of[system]
             lacks = LACKS.get(system, "outbox, idempotency, dead letters" if system == "our mailer" else "everything")
             label = {"celery": "Celery (acks_late, prefetch 1, smtplib reused)",
                      "faststream": "FastStream (pooled aiosmtplib)"}.get(system, system)
             print(f"| {label} | {sink} | {value:.0f} | {value / of['our mailer']:.2f} "
-                  f"| {value / of['bare aiosmtplib loop (ceiling)']:.2f} "
+                  f"| {value / of['bare aiosmtplib loop (ceiling)']:.2f} | {row.cpu_ms_per_mail:.1f} | {row.rss_mib:.0f} "
                   f"| {'keeps: ' if system == 'our mailer' else ''}{lacks} |")
 
 
