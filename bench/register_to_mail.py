@@ -69,7 +69,7 @@ from footprint import (
 )
 
 UNIFORM_ANSWER_SECONDS = 0.15  # portal_auth.registration.UNIFORM_ANSWER_SECONDS
-DRAIN_SECONDS = 60.0
+DRAIN_SECONDS = 30.0  # after the last answer, for the mails still on their way
 WARM_UP = 5  # registrations, in one second, before the measured phases
 SERVICES = {"auth": "portal-auth", "mailer": "portal-mailer"}
 _spawn = multiprocessing.get_context("spawn")
@@ -147,9 +147,11 @@ def email_of(run: str, i: int) -> str:
     return f"r2m-{run}-{i}@example.de"
 
 
-async def register_at_rate(auth: str, rate: int, seconds: float, first: int, run: str) -> tuple[list[Registration], float]:
+async def register_at_rate(auth: str, rate: int, seconds: float, first: int, run: str,
+                           answer_timeout: float) -> tuple[list[Registration], float]:
     import aiohttp
 
+    timeout = aiohttp.ClientTimeout(total=answer_timeout)
     count = int(rate * seconds)
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
@@ -162,10 +164,13 @@ async def register_at_rate(auth: str, rate: int, seconds: float, first: int, run
         registration = Registration(email_of(run, n), scheduled + wall_offset)
         body = {"last_name": "Bench", "customer_number": customer_number(n), "email": registration.email,
                 "password": PASSWORD, "accept_terms": True, "accept_privacy": True}
-        async with http.post(f"{auth}/api/v1/auth/register", json=body,
-                             headers={"X-Forwarded-For": client_ip(n)}) as response:
-            await response.read()
-            registration.status = response.status
+        try:
+            async with http.post(f"{auth}/api/v1/auth/register", json=body, timeout=timeout,
+                                 headers={"X-Forwarded-For": client_ip(n)}) as response:
+                await response.read()
+                registration.status = response.status
+        except (aiohttp.ClientError, TimeoutError):
+            registration.status = 0  # refused, reset or no answer in time: what a user would see too
         registration.answered = time.time()
         done.append(registration)
 
@@ -233,10 +238,10 @@ async def created_times(dsn: str, emails: list[str]) -> dict[str, float]:
 
 
 async def measure_rate(urls: dict[str, str], exchange: str, dsn: str, sink: TimedSink, rate: int,
-                       seconds: float, first: int) -> RateResult:
+                       seconds: float, first: int, answer_timeout: float) -> RateResult:
     run = uuid.uuid4().hex[:6]
     async with Tap(exchange) as tap:
-        registrations, lag = await register_at_rate(urls["auth"], rate, seconds, first, run)
+        registrations, lag = await register_at_rate(urls["auth"], rate, seconds, first, run, answer_timeout)
         deadline = time.monotonic() + DRAIN_SECONDS
         wanted = {r.email for r in registrations if r.status == 202}
         while not wanted <= sink.arrivals().keys() and time.monotonic() < deadline:
@@ -248,6 +253,25 @@ async def measure_rate(urls: dict[str, str], exchange: str, dsn: str, sink: Time
         r.created = created.get(r.email, 0.0)
         r.relayed, r.occurred, _ = tap.seen.get(r.email, (0.0, 0.0, ""))
     return RateResult(rate, seconds, registrations, lag)
+
+
+async def settled(dsn: str, quiet_seconds: float = 2.0, deadline_seconds: float = 90.0) -> None:
+    """Until auth has finished what the last phase left (requests the client gave up on
+    are still hashed and committed): no new account for `quiet_seconds`, outbox empty."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + deadline_seconds
+        last, since = None, time.monotonic()
+        while time.monotonic() - since < quiet_seconds and time.monotonic() < deadline:
+            now = await conn.fetchval("SELECT (SELECT count(*) FROM auth.accounts) * 1000000"
+                                      " + (SELECT count(*) FROM auth.outbox)")
+            if now != last or now % 1000000:
+                last, since = now, time.monotonic()
+            await asyncio.sleep(0.25)  # polling a count, with a deadline
+    finally:
+        await conn.close()
 
 
 def hash_ceiling(seconds: float, threads: int) -> float:
@@ -275,17 +299,18 @@ def report(results: list[RateResult], ceiling: float, threads: int) -> None:
     print(f"\nmachine: {os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.2f}; "
           f"argon2id alone {ceiling:.0f} verifications/s on {threads} threads → ceiling "
           f"{ceiling / 2:.0f} registrations/s (two argon2id per registration)")
-    print("\n| rate asked /s | registrations | 202 | mails | mails/s held | request → mail p50 / p99 ms "
+    print("\n| rate asked /s | registrations | 202 | failed (reset, refused, no answer in time) | mails | mails/s held | request → mail p50 / p99 ms "
           "| answer p50 / p99 ms | answer − 150 ms p99 | load generator late p99 ms |")
-    print("|---:|---:|---:|---:|---:|---|---|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
     for result in results:
         regs = result.registrations
         mailed = [r for r in regs if r.mailed]
         total = [r.mailed - r.scheduled for r in mailed]
-        answer = [r.answered - r.scheduled for r in regs]
+        answer = [r.answered - r.scheduled for r in regs if r.status == 202]
         first, last = min(r.scheduled for r in regs), max((r.mailed for r in mailed), default=0.0)
         held = len(mailed) / (last - first) if mailed else 0.0
-        print(f"| {result.rate} | {len(regs)} | {sum(r.status == 202 for r in regs)} | {len(mailed)} "
+        print(f"| {result.rate} | {len(regs)} | {sum(r.status == 202 for r in regs)} "
+              f"| {sum(r.status == 0 for r in regs)} | {len(mailed)} "
               f"| {held:.1f} | {ms(total, 0.5)} / {ms(total, 0.99)} | {ms(answer, 0.5)} / {ms(answer, 0.99)} "
               f"| {max(0.0, percentile(answer, 0.99) - UNIFORM_ANSWER_SECONDS) * 1000:.0f} "
               f"| {result.send_lag_p99 * 1000:.0f} |")
@@ -314,6 +339,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="20,50,100", help="registrations per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=10, help="length of each steady phase")
+    parser.add_argument("--answer-timeout", type=float, default=20,
+                        help="seconds a registration may take to be answered before it counts as failed")
     parser.add_argument("--hash-threads", type=int, default=os.cpu_count() or 2, help="auth's PASSWORD_HASH_THREADS")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -367,14 +394,16 @@ def run(args: argparse.Namespace, rates: list[int], prefix: str, dsn: str,
             wait_ready(url)
         ceiling = hash_ceiling(5, args.hash_threads)
         # A short warm-up: first connections, first hashes, the mailer's templates.
-        asyncio.run(measure_rate(urls, names["EVENTS_EXCHANGE"], dsn, sink, WARM_UP, 1, total))
+        asyncio.run(measure_rate(urls, names["EVENTS_EXCHANGE"], dsn, sink, WARM_UP, 1, total, args.answer_timeout))
         first = 0
         for rate in rates:
+            asyncio.run(settled(dsn))
             sampler = Sampler(pids, phase=str(rate))
             before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
             started = time.monotonic()
             with sampler.running():
-                result = asyncio.run(measure_rate(urls, names["EVENTS_EXCHANGE"], dsn, sink, rate, args.seconds, first))
+                result = asyncio.run(measure_rate(urls, names["EVENTS_EXCHANGE"], dsn, sink, rate, args.seconds, first,
+                                                  args.answer_timeout))
             elapsed = time.monotonic() - started
             result.rss_kib = sampler.peaks.get(str(rate), {name: status_kib(pid, "VmRSS") for name, pid in pids.items()})
             result.cpu = {name: (_cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
