@@ -140,7 +140,8 @@ class RateResult:
     registrations: list[Registration]
     send_lag_p99: float  # how late the load generator itself was
     rss_kib: dict[str, int] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # cores, over the phase
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def email_of(run: str, i: int) -> str:
@@ -316,8 +317,9 @@ def report(results: list[RateResult], ceiling: float, threads: int) -> None:
               f"| {result.send_lag_p99 * 1000:.0f} |")
     print("\nWhere the time of request → mail goes (ms, p50 / p99 of each step):\n")
     print("| rate /s | hash (request → account row) | commit (→ event) | relay (→ broker) "
-          "| mailer (→ SMTP accepted) | auth RSS MiB | mailer RSS MiB | auth / mailer CPU (cores) |")
-    print("|---:|---|---|---|---|---:|---:|---|")
+          "| mailer (→ SMTP accepted) | auth RSS MiB | mailer RSS MiB | auth / mailer CPU (cores) "
+          "| auth CPU ms per registration | mailer CPU ms per mail |")
+    print("|---:|---|---|---|---|---:|---:|---|---:|---:|")
     for result in results:
         full = [r for r in result.registrations if r.mailed and r.created and r.relayed]
         steps = [
@@ -329,7 +331,13 @@ def report(results: list[RateResult], ceiling: float, threads: int) -> None:
         cells = " | ".join(f"{ms(s, 0.5)} / {ms(s, 0.99)}" for s in steps)
         rss = result.rss_kib
         print(f"| {result.rate} | {cells} | {rss.get('auth', 0) / 1024:.0f} | {rss.get('mailer', 0) / 1024:.0f} "
-              f"| {result.cpu.get('auth', 0):.2f} / {result.cpu.get('mailer', 0):.2f} |")
+              f"| {result.cpu.get('auth', 0):.2f} / {result.cpu.get('mailer', 0):.2f} "
+              f"| {per(result, 'auth', sum(r.created > 0 for r in result.registrations))} "
+              f"| {per(result, 'mailer', sum(r.mailed > 0 for r in result.registrations))} |")
+
+
+def per(result: RateResult, service: str, count: int) -> str:
+    return f"{result.cpu_seconds.get(service, 0) / count * 1000:.1f}" if count else "–"
 
 
 # --- the stack -------------------------------------------------------------------------
@@ -406,7 +414,8 @@ def run(args: argparse.Namespace, rates: list[int], prefix: str, dsn: str,
                                                   args.answer_timeout))
             elapsed = time.monotonic() - started
             result.rss_kib = sampler.peaks.get(str(rate), {name: status_kib(pid, "VmRSS") for name, pid in pids.items()})
-            result.cpu = {name: (_cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
+            result.cpu_seconds = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+            result.cpu = {name: used / elapsed for name, used in result.cpu_seconds.items()}
             results.append(result)
             first += int(rate * args.seconds)
             mailed = [r for r in result.registrations if r.mailed]
