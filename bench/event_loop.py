@@ -1,12 +1,13 @@
 """uvloop against the standard library's loop, every service, in the same run.
 
     .venv/bin/python bench/event_loop.py [--seconds 5] [--connections 32] [--rounds 2] [--mails 1000]
+                                   [--targets faq,auth,portal,portal /faq]
 
 Starts two copies of `portal-auth`, `portal-faq` and `portal-web serve` on one fresh
 database, one with `EVENT_LOOP=asyncio`, one with `EVENT_LOOP=uvloop`, and drives each
 target with `wrk -t1` for `--seconds`, alternating A and B in every round so both see
-the same load. For the mailer it starts one `portal-mailer serve` (1 × 8) per loop in
-turn and sends `--mails` activation mails through it to an instant sink
+the same load (odd rounds start with uvloop, so neither side always goes first). For the
+mailer it starts one `portal-mailer serve` (1 × 8) per loop in turn and sends `--mails` activation mails through it to an instant sink
 (`mailer_throughput.py`'s machinery).
 
 Reported: requests (mails) per second, and CPU per request of the service process
@@ -75,11 +76,11 @@ def wrk_requests(child: subprocess.Popen) -> tuple[float, int]:
 
 
 def http_round(urls: dict[str, dict[str, str]], pids: dict[str, dict[str, int]], seconds: int,
-               connections: int) -> list[Sample]:
+               connections: int, targets: list[str], uvloop_first: bool) -> list[Sample]:
     samples = []
-    for target, path in TARGETS.items():
-        service = target.split()[0]
-        for loop in LOOPS:
+    for target in targets:
+        path, service = TARGETS[target], target.split()[0]
+        for loop in reversed(LOOPS) if uvloop_first else LOOPS:  # no side always goes first
             before = process_cpu(pids[loop][service])
             rate, total = wrk_requests(wrk(urls[loop][service] + path, connections, seconds))
             used = process_cpu(pids[loop][service]) - before
@@ -107,7 +108,7 @@ def report(samples: list[Sample]) -> None:
     print("|---|---:|---:|---|---:|---:|---|")
     for target in [*TARGETS, "mailer"]:
         of = {loop: [s for s in samples if s.target == target and s.loop == loop] for loop in LOOPS}
-        if not of["uvloop"]:
+        if not of["asyncio"] or not of["uvloop"]:
             continue
         rate_ratios = [b.rate / a.rate for a, b in zip(of["asyncio"], of["uvloop"], strict=True)]
         cpu_ratios = [b.cpu_us / a.cpu_us for a, b in zip(of["asyncio"], of["uvloop"], strict=True)]
@@ -125,6 +126,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--targets", type=lambda text: text.split(","), default=list(TARGETS),
+                        help=f"comma-separated, of: {', '.join(TARGETS)}")
     parser.add_argument("--mails", type=int, default=1000, help="mails per loop and round (0: skip the mailer)")
     args = parser.parse_args()
     prefix = f"loop-{uuid.uuid4().hex[:8]}"
@@ -177,8 +180,8 @@ def http_samples(args: argparse.Namespace, prefix: str, dsn: str, scratch: Path)
         for loop in LOOPS:
             for url in urls[loop].values():
                 wait_ready(url)
-        for _ in range(args.rounds):
-            samples += http_round(urls, pids, args.seconds, args.connections)
+        for number in range(args.rounds):
+            samples += http_round(urls, pids, args.seconds, args.connections, args.targets, number % 2 == 1)
     return samples
 
 
