@@ -42,6 +42,7 @@ from footprint import (
     process,
     process_cpu,
     run_migrate,
+    status_kib,
     wait_ready,
     wrk,
 )
@@ -62,6 +63,7 @@ class Sample:
     loop: str
     rate: float
     cpu_us: float  # per request (per mail)
+    rss_kib: int = 0  # of the service process, right after
 
 
 def wrk_requests(child: subprocess.Popen) -> tuple[float, int]:
@@ -84,7 +86,8 @@ def http_round(urls: dict[str, dict[str, str]], pids: dict[str, dict[str, int]],
             before = process_cpu(pids[loop][service])
             rate, total = wrk_requests(wrk(urls[loop][service] + path, connections, seconds))
             used = process_cpu(pids[loop][service]) - before
-            samples.append(Sample(target, loop, rate, used / total * 1e6))
+            rss = status_kib(pids[loop][service], "VmRSS")
+            samples.append(Sample(target, loop, rate, used / total * 1e6, rss))
     return samples
 
 
@@ -98,14 +101,14 @@ async def mail_round(mails: int, log_dir: Path) -> list[Sample]:
         for loop in LOOPS:
             with SinkProcess(0.0) as sink:
                 run = await our_mailer(stack, sink, mails, 8, loop, event_loop=loop)
-            samples.append(Sample("mailer", loop, run.mails_per_second, run.cpu_per_mail * 1e6))
+            samples.append(Sample("mailer", loop, run.mails_per_second, run.cpu_per_mail * 1e6, run.rss_kib))
     return samples
 
 
 def report(samples: list[Sample]) -> None:
     print("\n| service: target | asyncio req/s | uvloop req/s | rate uvloop / asyncio (per round) "
-          "| asyncio CPU µs/req | uvloop CPU µs/req | CPU uvloop / asyncio (per round) |")
-    print("|---|---:|---:|---|---:|---:|---|")
+          "| asyncio CPU µs/req | uvloop CPU µs/req | CPU uvloop / asyncio (per round) | RSS MiB asyncio / uvloop |")
+    print("|---|---:|---:|---|---:|---:|---|---|")
     for target in [*TARGETS, "mailer"]:
         of = {loop: [s for s in samples if s.target == target and s.loop == loop] for loop in LOOPS}
         if not of["asyncio"] or not of["uvloop"]:
@@ -118,7 +121,8 @@ def report(samples: list[Sample]) -> None:
               f"| **{statistics.median(rate_ratios):.2f}** ({', '.join(f'{r:.2f}' for r in rate_ratios)}) "
               f"| {statistics.median(s.cpu_us for s in of['asyncio']):.0f} "
               f"| {statistics.median(s.cpu_us for s in of['uvloop']):.0f} "
-              f"| **{statistics.median(cpu_ratios):.2f}** ({', '.join(f'{r:.2f}' for r in cpu_ratios)}) |")
+              f"| **{statistics.median(cpu_ratios):.2f}** ({', '.join(f'{r:.2f}' for r in cpu_ratios)}) "
+              f"| {max(s.rss_kib for s in of['asyncio']) / 1024:.0f} / {max(s.rss_kib for s in of['uvloop']) / 1024:.0f} |")
 
 
 def main() -> int:
