@@ -70,7 +70,7 @@ T = TypeVar("T")
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
-    """The loop `serve` runs on (`EVENT_LOOP`): uvloop unless told otherwise."""
+    """The loop `serve` runs on (`EVENT_LOOP`, defaulted per service in its settings)."""
     if kind == "uvloop":
         import uvloop
 

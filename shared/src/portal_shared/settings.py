@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from portal_shared.topology import EVENTS_EXCHANGE
 
+EventLoop = Literal["uvloop", "asyncio"]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/portal"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -29,9 +30,10 @@ class CommonSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # The event loop `serve` runs on: uvloop (libuv, measured faster for every service,
-    # see bench/README.md) or the standard library's, to rule the loop out when debugging.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # The event loop `serve` runs on. The standard library's unless a service measured
+    # uvloop to help (bench/event_loop.py: FAQ ~12 % less CPU per request; auth, mailer
+    # and portal no better, the portal's pages rather worse), where its settings say so.
+    event_loop: EventLoop = "asyncio"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     # Browser origins (`https://host[:port]`) allowed to call the HTTP APIs directly
