@@ -362,10 +362,16 @@ def main(argv: list[str]) -> int:
     python = scratch_venv()
     asyncio.run(run(args, python))
     print(f"\nmachine: {os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.2f}")
-    print(f"command: EVENT_LOOP={os.environ.get('EVENT_LOOP', 'uvloop')} .venv/bin/python bench/peers.py "
+    print(f"command: {loop_prefix()}.venv/bin/python bench/peers.py "
           f"{shlex.join(argv)}".rstrip())
     return 0
 
+
+
+def loop_prefix() -> str:
+    """`EVENT_LOOP=…` when set for this run: the services inherit it."""
+    loop = os.environ.get("EVENT_LOOP")
+    return f"EVENT_LOOP={loop} " if loop else ""
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

@@ -364,7 +364,7 @@ def main() -> int:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         asyncio.run(delete_amqp(prefix))
     report(results, ceiling, args.hash_threads)
-    print(f"\ncommand: EVENT_LOOP={os.environ.get('EVENT_LOOP', 'uvloop')} .venv/bin/python bench/register_to_mail.py "
+    print(f"\ncommand: {loop_prefix()}.venv/bin/python bench/register_to_mail.py "
           + " ".join(sys.argv[1:]))
     return 0
 
@@ -430,6 +430,12 @@ def _cpu_seconds(pid: int) -> float:
 
     return process_cpu(pid)
 
+
+
+def loop_prefix() -> str:
+    """`EVENT_LOOP=…` when set for this run: the services inherit it."""
+    loop = os.environ.get("EVENT_LOOP")
+    return f"EVENT_LOOP={loop} " if loop else ""
 
 if __name__ == "__main__":
     raise SystemExit(main())
