@@ -46,6 +46,7 @@ from mailer_probe import MailRun, our_mailer, tree_cpu, tree_rss_kib
 from mailer_sink import SinkProcess
 from mailer_stack import AMQP_URL, Stack, bench_stack
 from mailer_throughput import bare_loop, registrations, rendered, wait_for_mails
+from register_to_mail import loop_prefix
 
 PEERS = BENCH / "peers"
 VENV = BENCH.parent / "var" / "peers-venv"
@@ -367,11 +368,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-
-def loop_prefix() -> str:
-    """`EVENT_LOOP=…` when set for this run: the services inherit it."""
-    loop = os.environ.get("EVENT_LOOP")
-    return f"EVENT_LOOP={loop} " if loop else ""
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
