@@ -91,13 +91,13 @@ async def _answer() -> int:
     return 42
 
 
-def test_faq_runs_on_uvloop_the_others_on_asyncio_and_an_unknown_loop_is_refused(
+def test_serve_defaults_to_asyncio_takes_uvloop_when_told_and_refuses_other_loops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from portal_faq.config import FaqSettings
 
     monkeypatch.delenv("EVENT_LOOP", raising=False)
-    assert load_settings(FaqSettings, "portal-faq").event_loop == "uvloop"
+    assert load_settings(FaqSettings, "portal-faq").event_loop == "asyncio"
     assert load_settings(AuthSettings, "portal-auth").event_loop == "asyncio"
     monkeypatch.setenv("EVENT_LOOP", "uvloop")
     assert load_settings(AuthSettings, "portal-auth").event_loop == "uvloop"

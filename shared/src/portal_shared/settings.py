@@ -30,9 +30,9 @@ class CommonSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # The event loop `serve` runs on. The standard library's unless a service measured
-    # uvloop to help (bench/event_loop.py: FAQ ~12 % less CPU per request; auth, mailer
-    # and portal no better, the portal's pages rather worse), where its settings say so.
+    # The event loop `serve` runs on. The standard library's: uvloop showed no gain that
+    # held from one run to the next for any service (bench/README.md, "uvloop and
+    # orjson"); `uvloop` stays selectable to measure again on other machines.
     event_loop: EventLoop = "asyncio"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)

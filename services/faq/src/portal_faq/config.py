@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, HttpUrl
 
-from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, EventLoop, load_settings
+from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
 SCHEMA = "faq"
 # pg_trgm is installed in `public` (see migrations/0002_search.sql).
@@ -14,8 +14,6 @@ SEARCH_PATH = "faq, public"
 class FaqSettings(CommonSettings):
     faq_database_url: str = Field(DEFAULT_DATABASE_URL, pattern=r"^postgres(ql)?://")
     faq_port: int = Field(8082, ge=1, le=65535)
-    # uvloop: ~12 % less CPU per cached answer (bench/README.md, "uvloop and orjson").
-    event_loop: EventLoop = "uvloop"
 
     # Editing: access tokens of the auth service, verified with its published keys.
     auth_jwks_url: HttpUrl = HttpUrl("http://127.0.0.1:8081/.well-known/jwks.json")
