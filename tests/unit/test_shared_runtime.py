@@ -68,3 +68,40 @@ async def test_strings_a_database_cannot_store_are_a_validation_error() -> None:
             await parse_json_body(request, Body)
         assert problem.value.kind.code == "validation_error"
         assert problem.value.errors[0].code == "invalid_characters"
+
+
+@pytest.mark.parametrize("kind", ["uvloop", "asyncio"])
+def test_serve_runs_on_the_event_loop_it_is_told(kind: str) -> None:
+    import asyncio
+
+    import uvloop
+
+    from portal_shared.cli import new_event_loop
+
+    loop = new_event_loop(kind)
+    try:
+        assert isinstance(loop, uvloop.Loop) == (kind == "uvloop")
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        assert loop.run_until_complete(_answer()) == 42
+    finally:
+        loop.close()
+
+
+async def _answer() -> int:
+    return 42
+
+
+def test_serve_defaults_to_asyncio_takes_uvloop_when_told_and_refuses_other_loops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portal_faq.config import FaqSettings
+
+    monkeypatch.delenv("EVENT_LOOP", raising=False)
+    assert load_settings(FaqSettings, "portal-faq").event_loop == "asyncio"
+    assert load_settings(AuthSettings, "portal-auth").event_loop == "asyncio"
+    monkeypatch.setenv("EVENT_LOOP", "uvloop")
+    assert load_settings(AuthSettings, "portal-auth").event_loop == "uvloop"
+    monkeypatch.setenv("EVENT_LOOP", "trio")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    assert "EVENT_LOOP" in str(error.value.code)

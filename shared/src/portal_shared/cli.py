@@ -53,6 +53,7 @@ def main(service: Service, argv: list[str] | None = None) -> int:
                 "listening on %s:%s", settings.bind_host, service.port(settings)
             ),
             shutdown_timeout=15,
+            loop=new_event_loop(settings.event_loop),
         )
         return 0
     if args.command == "migrate":
@@ -66,6 +67,15 @@ def main(service: Service, argv: list[str] | None = None) -> int:
 
 
 T = TypeVar("T")
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The loop `serve` runs on (`EVENT_LOOP`, defaulted per service in its settings)."""
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def read_data_file(

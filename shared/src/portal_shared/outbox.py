@@ -186,9 +186,11 @@ class OutboxRelay:
 
     async def _relay_until_lost(self, exchange: AbstractExchange, lost: asyncio.Event) -> None:
         while not lost.is_set():
+            # Cleared before the batch, not after it: a row committed while the batch is
+            # being published notifies during it, and must not wait for the next poll.
+            self._wakeup.clear()
             if await self.publish_batch(exchange) == self._settings.batch_size:
                 continue
-            self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_interval)
             except TimeoutError:

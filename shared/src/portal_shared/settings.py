@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from portal_shared.topology import EVENTS_EXCHANGE
 
+EventLoop = Literal["uvloop", "asyncio"]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/portal"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -29,6 +30,10 @@ class CommonSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # The event loop `serve` runs on. The standard library's: uvloop showed no gain that
+    # held from one run to the next for any service (bench/README.md, "uvloop and
+    # orjson"); `uvloop` stays selectable to measure again on other machines.
+    event_loop: EventLoop = "asyncio"
     # Proxies (CIDRs) whose X-Forwarded-For is believed when rate limiting by client IP.
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     # Browser origins (`https://host[:port]`) allowed to call the HTTP APIs directly
