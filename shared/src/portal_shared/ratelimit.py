@@ -9,12 +9,12 @@ Counting is one upsert per request; old windows are overwritten, not accumulated
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from portal_shared.clock import Clock
 from portal_shared.problems import ProblemType
 
 TOO_MANY_ATTEMPTS = ProblemType(
@@ -53,7 +53,7 @@ def retry_after(now: datetime, window: timedelta) -> int:
 
 
 class RateLimiter:
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime]) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
         self._pool = pool
         self._clock = clock
 

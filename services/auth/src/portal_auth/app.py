@@ -12,9 +12,10 @@ from portal_auth import maintenance, routes
 from portal_auth.access_tokens import AccessTokens, load_private_key, load_public_keys
 from portal_auth.challenges import Challenges, load_hmac_key
 from portal_auth.config import SCHEMA, AuthSettings
-from portal_auth.context import AuthContext, Clock, utc_now
+from portal_auth.context import AuthContext
 from portal_auth.keys import CONTEXT, POOL, RELAY, SETTINGS
 from portal_auth.passwords import Passwords
+from portal_shared.clock import Clock, utc_now
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.metrics import add_metrics, on_scrape

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -12,14 +10,9 @@ from portal_auth.access_tokens import AccessTokens
 from portal_auth.challenges import Challenges
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
+from portal_shared.clock import Clock
 from portal_shared.problems import Problem
 from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, Limit, RateLimiter
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

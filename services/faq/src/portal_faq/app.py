@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +18,7 @@ from portal_faq.contacts import Contacts
 from portal_faq.editing import Editing
 from portal_faq.indexing import SearchIndexHolder
 from portal_faq.reading import Reader
+from portal_shared.clock import Clock, utc_now
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.metrics import add_metrics, on_scrape
@@ -28,14 +29,9 @@ from portal_shared.web import new_application
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 # Rate-limit rows name client addresses: keep them no longer than the longest window.
 RATE_LIMIT_RETENTION = timedelta(days=1)
 PURGE_INTERVAL_SECONDS = 3600
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(settings: FaqSettings, clock: Clock = utc_now) -> web.Application:

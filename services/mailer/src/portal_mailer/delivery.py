@@ -24,9 +24,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
@@ -39,14 +37,11 @@ from portal_mailer.rendering import build_message, envelope_sender, render, seri
 from portal_mailer.retry import RetryPolicy, attempt_of
 from portal_mailer.settlement import Settlement
 from portal_mailer.smtp import PermanentSmtpError, SmtpError, SmtpPool
+from portal_shared.clock import Clock, utc_now
 from portal_shared.email_address import InvalidAddress, UnsupportedAddress, smtp_form
 from portal_shared.events import Event, EventError, UnknownEventType, decode
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- the decision after a failed mail (pure) -----------------------------------------
@@ -129,7 +124,7 @@ class MailDelivery:
         pool: asyncpg.Pool,
         smtp: SmtpPool,
         metrics: MailerMetrics,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self._mail_from = settings.mail_from
         self._envelope_sender = envelope_sender(settings.mail_from)

@@ -11,6 +11,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from portal_shared.clock import Clock, utc_now
 from portal_shared.db import create_pool, ping
 from portal_shared.health import add_health_routes
 from portal_shared.metrics import add_metrics
@@ -18,7 +19,7 @@ from portal_shared.tasks import stop_task
 from portal_shared.web import MAX_BODY_BYTES, correlation_middleware
 from portal_web import edge, rendering, routes
 from portal_web.config import SCHEMA, PortalSettings
-from portal_web.context import Clock, PortalContext, utc_now
+from portal_web.context import PortalContext
 from portal_web.keys import CONTEXT, SETTINGS
 from portal_web.repository import sessions as repo
 from portal_web.upstream import Api, Apis, PublicAnswers

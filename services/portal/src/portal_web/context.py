@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 
+from portal_shared.clock import Clock, utc_now
 from portal_web.config import PortalSettings
 from portal_web.domain.session import Lifetime
 from portal_web.upstream import Apis
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
