@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+Executor = asyncpg.Pool | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+"""What a repository function runs its SQL on: a pool, or a connection whose transaction
+the caller (a use case) owns."""
+
 
 async def _keep_session_state(conn: asyncpg.Connection) -> None:
     """Pool reset for services that hold no session state (no LISTEN, no session-level

@@ -8,8 +8,9 @@ from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import email
-from portal_auth.repository import Conn, security
 from portal_auth.repository import accounts as account_records
+from portal_auth.repository import security
+from portal_shared.db import Executor
 
 ROLES = frozenset({"faq_editor"})
 
@@ -35,18 +36,18 @@ async def delete(ctx: AuthContext, claims: AccessClaims, password: str, caller: 
         await security.audit(conn, now, "account_deleted", caller.ip, account["id"], account["customer_number"])
 
 
-async def grant_role(conn: Conn, address: str, role: str) -> None:
+async def grant_role(conn: Executor, address: str, role: str) -> None:
     await account_records.grant_role(conn, await _account_id(conn, address, role), role)
 
 
-async def revoke_role(conn: Conn, address: str, role: str) -> None:
+async def revoke_role(conn: Executor, address: str, role: str) -> None:
     """Takes effect at once where the current roles are asked for (`GET /session`, which
     the FAQ calls before every edit); access tokens already out still carry the role
     until they expire (ACCESS_TOKEN_TTL_SECONDS), and new ones do not."""
     await account_records.revoke_role(conn, await _account_id(conn, address, role), role)
 
 
-async def _account_id(conn: Conn, address: str, role: str) -> UUID:
+async def _account_id(conn: Executor, address: str, role: str) -> UUID:
     if role not in ROLES:
         raise UnknownRole(role)
     account = await account_records.find_by_email(conn, email.key(address))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from portal_auth.domain import challenges
 from portal_auth.domain.limits import CHALLENGE_TTL
-from portal_auth.repository import Conn
 from portal_auth.repository import challenges as spent
+from portal_shared.db import Executor
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Challenges:
     def create(self, now: datetime) -> dict[str, object]:
         return challenges.create(self.hmac_key, self.max_number, now, CHALLENGE_TTL)
 
-    async def redeem(self, conn: Conn, payload: str | None, now: datetime) -> bool:
+    async def redeem(self, conn: Executor, payload: str | None, now: datetime) -> bool:
         """True once for a genuine, unexpired solution; False for anything else,
         including the same solution a second time."""
         solved = challenges.solved(payload or "", self.hmac_key, now)

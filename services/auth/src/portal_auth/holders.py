@@ -18,9 +18,10 @@ import asyncpg
 
 from portal_auth.config import SCHEMA
 from portal_auth.domain import customers, ownership
-from portal_auth.repository import Conn, accounts, security
+from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_shared import outbox
+from portal_shared.db import Executor
 from portal_shared.events import CustomerReleased, new_event
 
 
@@ -47,7 +48,7 @@ class CustomerView:
     holders: list[HolderView]
 
 
-async def show(conn: Conn, customer_number: str, operator: str) -> CustomerView:
+async def show(conn: Executor, customer_number: str, operator: str) -> CustomerView:
     number = customers.normalise_customer_number(customer_number)
     async with conn.transaction():
         customer, holders = await _customer_and_holders(conn, number)
@@ -64,7 +65,7 @@ async def show(conn: Conn, customer_number: str, operator: str) -> CustomerView:
 
 
 async def release(
-    conn: Conn, customer_number: str, operator: str, reason: str | None = None
+    conn: Executor, customer_number: str, operator: str, reason: str | None = None
 ) -> list[HolderView]:
     """Delete every account holding the customer number (pending and active) and tell
     each holder; returns what was released."""
@@ -95,7 +96,7 @@ async def release(
 
 
 async def _customer_and_holders(
-    conn: Conn, number: str
+    conn: Executor, number: str
 ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     customer = await customer_records.find_customer(conn, number)
     if customer is None:

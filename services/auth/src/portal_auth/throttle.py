@@ -36,7 +36,8 @@ from portal_auth.domain.throttling import (
     seconds_until,
 )
 from portal_auth.problems import CHALLENGE_REQUIRED, CURRENT_PASSWORD_INVALID
-from portal_auth.repository import Conn, accounts, security
+from portal_auth.repository import accounts, security
+from portal_shared.db import Executor
 from portal_shared.problems import FieldError, Problem, ProblemType
 from portal_shared.ratelimit import TOO_MANY_ATTEMPTS
 
@@ -59,7 +60,7 @@ def hint(policy: ChallengePolicy, failures: int) -> dict[str, Any]:
     return {"challenge_required": True} if needs_challenge(policy, failures) else {}
 
 
-async def refuse_if_locked(ctx: AuthContext, conn: Conn, *keys: str) -> None:
+async def refuse_if_locked(ctx: AuthContext, conn: Executor, *keys: str) -> None:
     now = ctx.clock()
     locked = [
         r["locked_until"] for r in await security.failures(conn, list(keys))
@@ -70,12 +71,12 @@ async def refuse_if_locked(ctx: AuthContext, conn: Conn, *keys: str) -> None:
         raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
 
 
-async def refuse_if_ip_locked(ctx: AuthContext, conn: Conn, ip: str) -> None:
+async def refuse_if_ip_locked(ctx: AuthContext, conn: Executor, ip: str) -> None:
     await refuse_if_locked(ctx, conn, f"ip:{ip}")
 
 
 async def require_challenge(
-    ctx: AuthContext, conn: Conn, subject: str, policy: ChallengePolicy, altcha: str | None
+    ctx: AuthContext, conn: Executor, subject: str, policy: ChallengePolicy, altcha: str | None
 ) -> None:
     """Past the free failures, spend the attempt's solved challenge or refuse it (428).
     A refused attempt guessed nothing and is not counted."""
@@ -86,7 +87,7 @@ async def require_challenge(
 
 
 async def record_failure(
-    ctx: AuthContext, conn: Conn, subject: str, policy: ChallengePolicy, ip: str
+    ctx: AuthContext, conn: Executor, subject: str, policy: ChallengePolicy, ip: str
 ) -> int:
     """Count a failed guess at `subject` and from `ip`; returns the subject's count."""
     now = ctx.clock()
@@ -95,11 +96,11 @@ async def record_failure(
     return failures
 
 
-async def clear(conn: Conn, subject: str) -> None:
+async def clear(conn: Executor, subject: str) -> None:
     await security.clear(conn, subject)
 
 
-async def serialise_attempts(conn: Conn, email_key: str) -> None:
+async def serialise_attempts(conn: Executor, email_key: str) -> None:
     """Hold, until the transaction ends, the right to check a password for this address."""
     await accounts.lock_keys(conn, f"password-check:{email_key}")
 
@@ -166,7 +167,7 @@ async def confirm_password(
     return account
 
 
-async def _count_locking(ctx: AuthContext, conn: Conn, key: str, policy: LockPolicy) -> None:
+async def _count_locking(ctx: AuthContext, conn: Executor, key: str, policy: LockPolicy) -> None:
     now = ctx.clock()
     failures = await security.record_failure(conn, key, now, now - policy.forget_after)
     duration = lock_duration(policy, failures)

@@ -6,8 +6,8 @@ import asyncpg
 
 from portal_faq.config import SCHEMA
 from portal_faq.content import Entry, FaqContent, packaged_faq
-from portal_faq.repository import Executor
 from portal_faq.repository import content as repo
+from portal_shared.db import Executor
 
 
 async def load_seed_if_empty(dsn: str) -> bool:

@@ -1,6 +1,2 @@
 """SQL of the auth service, one module per concern. Functions take a connection, so the
 caller (a use case) owns the transaction."""
-
-import asyncpg
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtext($1))"
 ACCOUNTS_HOLDING = """
@@ -77,34 +77,34 @@ WHERE a.status = 'pending'
 """
 
 
-async def lock_keys(conn: Conn, *keys: str) -> None:
+async def lock_keys(conn: Executor, *keys: str) -> None:
     """Serialise writers touching the same customer number or e-mail address."""
     for key in sorted(set(keys)):  # a fixed order, so two writers cannot deadlock
         await conn.execute(LOCK_KEY, key)
 
 
-async def accounts_holding(conn: Conn, customer_number: str, email_key: str) -> list[asyncpg.Record]:
+async def accounts_holding(conn: Executor, customer_number: str, email_key: str) -> list[asyncpg.Record]:
     return await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)
 
 
-async def holders_of_customer(conn: Conn, customer_number: str) -> list[asyncpg.Record]:
+async def holders_of_customer(conn: Executor, customer_number: str) -> list[asyncpg.Record]:
     return await conn.fetch(HOLDERS_OF_CUSTOMER, customer_number)
 
 
-async def holding_email(conn: Conn, email_key: str) -> list[asyncpg.Record]:
+async def holding_email(conn: Executor, email_key: str) -> list[asyncpg.Record]:
     return await conn.fetch(HOLDING_EMAIL, email_key)
 
 
-async def change_email(conn: Conn, account_id: UUID, email: str, email_key: str) -> None:
+async def change_email(conn: Executor, account_id: UUID, email: str, email_key: str) -> None:
     await conn.execute(CHANGE_EMAIL, account_id, email, email_key)
 
 
-async def delete_accounts(conn: Conn, account_ids: Sequence[UUID]) -> None:
+async def delete_accounts(conn: Executor, account_ids: Sequence[UUID]) -> None:
     await conn.execute(DELETE_ACCOUNTS, list(account_ids))
 
 
 async def insert_pending(
-    conn: Conn, account_id: UUID, customer_number: str, email: str, email_key: str,
+    conn: Executor, account_id: UUID, customer_number: str, email: str, email_key: str,
     password_hash: str, locale: str, now: datetime, terms_version: str, privacy_version: str,
     registered_with_code: bool = False,
 ) -> None:
@@ -114,73 +114,73 @@ async def insert_pending(
     )
 
 
-async def activation_candidate(conn: Conn, token_hash: bytes) -> asyncpg.Record | None:
+async def activation_candidate(conn: Executor, token_hash: bytes) -> asyncpg.Record | None:
     return await conn.fetchrow(ACTIVATION_CANDIDATE, token_hash)
 
 
-async def activate(conn: Conn, account_id: UUID, now: datetime) -> None:
+async def activate(conn: Executor, account_id: UUID, now: datetime) -> None:
     await conn.execute(ACTIVATE, account_id, now)
 
 
-async def find_by_email(conn: Conn, email_key: str) -> asyncpg.Record | None:
+async def find_by_email(conn: Executor, email_key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_BY_EMAIL, email_key)
 
 
-async def find_by_email_keeping(conn: Conn, email_key: str) -> asyncpg.Record | None:
+async def find_by_email_keeping(conn: Executor, email_key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_BY_EMAIL_KEEPING, email_key)
 
 
-async def status_of(conn: Conn, account_id: UUID) -> str | None:
+async def status_of(conn: Executor, account_id: UUID) -> str | None:
     return await conn.fetchval(STATUS, account_id)
 
 
-async def find_by_id(conn: Conn, account_id: UUID) -> asyncpg.Record | None:
+async def find_by_id(conn: Executor, account_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_BY_ID, account_id)
 
 
 async def find_active_by_customer_and_email(
-    conn: Conn, customer_number: str, email_key: str
+    conn: Executor, customer_number: str, email_key: str
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL, customer_number, email_key)
 
 
-async def rehash_password(conn: Conn, account_id: UUID, password_hash: str) -> None:
+async def rehash_password(conn: Executor, account_id: UUID, password_hash: str) -> None:
     """Same password, stronger parameters: the history keeps its old entry."""
     await conn.execute(UPDATE_PASSWORD_HASH, account_id, password_hash)
 
 
 async def set_password(
-    conn: Conn, account_id: UUID, password_hash: str, now: datetime, keep: int
+    conn: Executor, account_id: UUID, password_hash: str, now: datetime, keep: int
 ) -> None:
     await conn.execute(UPDATE_PASSWORD_HASH, account_id, password_hash)
     await add_history(conn, account_id, password_hash, now, keep)
 
 
-async def add_history(conn: Conn, account_id: UUID, password_hash: str, now: datetime, keep: int) -> None:
+async def add_history(conn: Executor, account_id: UUID, password_hash: str, now: datetime, keep: int) -> None:
     await conn.execute(ADD_HISTORY, account_id, password_hash, now)
     await conn.execute(TRIM_HISTORY, account_id, keep)
 
 
-async def recent_password_hashes(conn: Conn, account_id: UUID, count: int) -> list[str]:
+async def recent_password_hashes(conn: Executor, account_id: UUID, count: int) -> list[str]:
     return [r["password_hash"] for r in await conn.fetch(RECENT_HASHES, account_id, count)]
 
 
-async def delete_account(conn: Conn, account_id: UUID) -> None:
+async def delete_account(conn: Executor, account_id: UUID) -> None:
     await conn.execute(DELETE_ACCOUNT, account_id)
 
 
-async def roles_of(conn: Conn, account_id: UUID) -> tuple[str, ...]:
+async def roles_of(conn: Executor, account_id: UUID) -> tuple[str, ...]:
     return tuple(r["role"] for r in await conn.fetch(ROLES, account_id))
 
 
-async def grant_role(conn: Conn, account_id: UUID, role: str) -> None:
+async def grant_role(conn: Executor, account_id: UUID, role: str) -> None:
     await conn.execute(GRANT_ROLE, account_id, role)
 
 
-async def revoke_role(conn: Conn, account_id: UUID, role: str) -> None:
+async def revoke_role(conn: Executor, account_id: UUID, role: str) -> None:
     await conn.execute(REVOKE_ROLE, account_id, role)
 
 
-async def purge_expired_pending(conn: Conn, expired_before: datetime) -> int:
+async def purge_expired_pending(conn: Executor, expired_before: datetime) -> int:
     status = await conn.execute(PURGE_EXPIRED_PENDING, expired_before)
     return int(status.split()[-1])

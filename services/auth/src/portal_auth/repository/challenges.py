@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 SPEND = """
 INSERT INTO used_challenges (challenge, expires_at) VALUES ($1, $2)
@@ -14,10 +14,10 @@ RETURNING 1
 PURGE = "DELETE FROM used_challenges WHERE expires_at < $1"
 
 
-async def spend(conn: Conn, challenge: str, expires_at: datetime) -> bool:
+async def spend(conn: Executor, challenge: str, expires_at: datetime) -> bool:
     """Mark a solved challenge as used; False when it had been used before."""
     return await conn.fetchval(SPEND, challenge, expires_at) is not None
 
 
-async def purge(conn: Conn, now: datetime) -> None:
+async def purge(conn: Executor, now: datetime) -> None:
     await conn.execute(PURGE, now)

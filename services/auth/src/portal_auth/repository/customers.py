@@ -7,7 +7,7 @@ import asyncpg
 
 from portal_auth.domain import email
 from portal_auth.domain.customer_import import CustomerRow
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 FIND_CUSTOMER = """
 SELECT customer_number, last_name, email, email_key, registration_code_hash
@@ -42,22 +42,22 @@ class UpsertCounts:
     unchanged: int
 
 
-async def find_customer(conn: Conn, customer_number: str) -> asyncpg.Record | None:
+async def find_customer(conn: Executor, customer_number: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_CUSTOMER, customer_number)
 
 
-async def count_customers(conn: Conn) -> int:
+async def count_customers(conn: Executor) -> int:
     return await conn.fetchval(COUNT_CUSTOMERS)
 
 
-async def code_hashes(conn: Conn, customer_numbers: Sequence[str]) -> dict[str, str]:
+async def code_hashes(conn: Executor, customer_numbers: Sequence[str]) -> dict[str, str]:
     """The code hashes on file of these customers (those that have one)."""
     rows = await conn.fetch(CODE_HASHES, list(customer_numbers))
     return {r["customer_number"]: r["registration_code_hash"] for r in rows}
 
 
 async def upsert_customers(
-    conn: Conn, rows: Sequence[CustomerRow], new_code_hashes: Mapping[str, str] | None = None
+    conn: Executor, rows: Sequence[CustomerRow], new_code_hashes: Mapping[str, str] | None = None
 ) -> UpsertCounts:
     """`new_code_hashes`: customer number → hash of a code that differs from the one on
     file; customers not in it keep theirs."""

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 INSERT = """
 INSERT INTO email_change_tokens (token_hash, account_id, new_email, new_email_key, created_at, expires_at)
@@ -25,29 +25,29 @@ PURGE = "DELETE FROM email_change_tokens WHERE expires_at < $1"
 
 
 async def insert(
-    conn: Conn, token_hash: bytes, account_id: UUID, new_email: str, new_email_key: str,
+    conn: Executor, token_hash: bytes, account_id: UUID, new_email: str, new_email_key: str,
     now: datetime, expires_at: datetime,
 ) -> None:
     await conn.execute(INSERT, token_hash, account_id, new_email, new_email_key, now, expires_at)
 
 
-async def address_key_of(conn: Conn, token_hash: bytes) -> str | None:
+async def address_key_of(conn: Executor, token_hash: bytes) -> str | None:
     """The address a token would confirm, read without a lock (to lock the address first)."""
     return await conn.fetchval(ADDRESS_KEY, token_hash)
 
 
-async def claim(conn: Conn, token_hash: bytes) -> asyncpg.Record | None:
+async def claim(conn: Executor, token_hash: bytes) -> asyncpg.Record | None:
     return await conn.fetchrow(CLAIM, token_hash)
 
 
-async def use(conn: Conn, token_hash: bytes, now: datetime) -> None:
+async def use(conn: Executor, token_hash: bytes, now: datetime) -> None:
     await conn.execute(USE, token_hash, now)
 
 
-async def void_unused(conn: Conn, account_id: UUID) -> None:
+async def void_unused(conn: Executor, account_id: UUID) -> None:
     """A newer request, or the change itself, voids the other links."""
     await conn.execute(DELETE_UNUSED_FOR, account_id)
 
 
-async def purge(conn: Conn, expired_before: datetime) -> None:
+async def purge(conn: Executor, expired_before: datetime) -> None:
     await conn.execute(PURGE, expired_before)

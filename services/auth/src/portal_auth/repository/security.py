@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 FIND_LOCKS = "SELECT key, failures, last_failure_at, locked_until FROM login_failures WHERE key = ANY($1::text[])"
 RECORD_FAILURE = """
@@ -37,44 +37,44 @@ VALUES ($1, $2, $3, $4, $5, $6::jsonb)
 """
 
 
-async def failures(conn: Conn, keys: list[str]) -> list[asyncpg.Record]:
+async def failures(conn: Executor, keys: list[str]) -> list[asyncpg.Record]:
     return await conn.fetch(FIND_LOCKS, keys)
 
 
-async def record_failure(conn: Conn, key: str, now: datetime, forget_before: datetime) -> int:
+async def record_failure(conn: Executor, key: str, now: datetime, forget_before: datetime) -> int:
     """Count a failure; a count older than `forget_before` starts again at one."""
     return await conn.fetchval(RECORD_FAILURE, key, now, forget_before)
 
 
-async def failure_count(conn: Conn, key: str, forget_before: datetime) -> int:
+async def failure_count(conn: Executor, key: str, forget_before: datetime) -> int:
     """Failures counted for `key`, 0 when the last one is older than `forget_before`."""
     return await conn.fetchval(FAILURE_COUNT, key, forget_before) or 0
 
 
-async def uncount(conn: Conn, key: str) -> None:
+async def uncount(conn: Executor, key: str) -> None:
     """Take back one counted failure (an attempt reserved that turned out not to be one)."""
     await conn.execute(UNCOUNT, key)
 
 
-async def claim_attack_notice(conn: Conn, account_id: UUID, now: datetime, not_since: datetime) -> bool:
+async def claim_attack_notice(conn: Executor, account_id: UUID, now: datetime, not_since: datetime) -> bool:
     """True (and remembered) when the owner was not told since `not_since`."""
     return await conn.fetchval(CLAIM_NOTICE, account_id, now, not_since) is not None
 
 
-async def lock(conn: Conn, key: str, until: datetime) -> None:
+async def lock(conn: Executor, key: str, until: datetime) -> None:
     await conn.execute(SET_LOCK, key, until)
 
 
-async def clear(conn: Conn, key: str) -> None:
+async def clear(conn: Executor, key: str) -> None:
     await conn.execute(CLEAR, key)
 
 
-async def purge_failures(conn: Conn, before: datetime) -> None:
+async def purge_failures(conn: Executor, before: datetime) -> None:
     await conn.execute(PURGE_FAILURES, before)
 
 
 async def audit(
-    conn: Conn, now: datetime, action: str, ip: str | None, account_id: UUID | None = None,
+    conn: Executor, now: datetime, action: str, ip: str | None, account_id: UUID | None = None,
     customer_number: str | None = None, **detail: Any,
 ) -> None:
     await conn.execute(AUDIT, now, action, account_id, customer_number, ip, json.dumps(detail))

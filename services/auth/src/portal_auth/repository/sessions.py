@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 INSERT_SESSION = """
 INSERT INTO sessions (id, account_id, created_at, last_used_at, user_agent, place)
@@ -50,55 +50,55 @@ DELETE FROM sessions s WHERE s.ended_at < $1
 
 
 async def open_session(
-    conn: Conn, session_id: UUID, account_id: UUID, now: datetime, user_agent: str = "", place: str = ""
+    conn: Executor, session_id: UUID, account_id: UUID, now: datetime, user_agent: str = "", place: str = ""
 ) -> None:
     await conn.execute(INSERT_SESSION, session_id, account_id, now, user_agent, place)
 
 
-async def touch(conn: Conn, session_id: UUID, now: datetime, place: str) -> None:
+async def touch(conn: Executor, session_id: UUID, now: datetime, place: str) -> None:
     """A refresh is a use: when, and from where (coarsely)."""
     await conn.execute(TOUCH, session_id, now, place)
 
 
-async def list_open(conn: Conn, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[asyncpg.Record]:
+async def list_open(conn: Executor, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[asyncpg.Record]:
     """Sessions that can still go on: not ended, not past the maximum age, with a live
     refresh token."""
     return await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)
 
 
-async def end_own(conn: Conn, session_id: UUID, account_id: UUID, now: datetime) -> bool:
+async def end_own(conn: Executor, session_id: UUID, account_id: UUID, now: datetime) -> bool:
     """End one session of this account; False when there is none such still open."""
     return await conn.fetchval(END_OWN, session_id, account_id, now) is not None
 
 
 async def add_refresh_token(
-    conn: Conn, session_id: UUID, refresh_hash: bytes, now: datetime, expires_at: datetime
+    conn: Executor, session_id: UUID, refresh_hash: bytes, now: datetime, expires_at: datetime
 ) -> None:
     await conn.execute(INSERT_REFRESH, refresh_hash, session_id, now, expires_at)
 
 
-async def claim_refresh_token(conn: Conn, refresh_hash: bytes) -> asyncpg.Record | None:
+async def claim_refresh_token(conn: Executor, refresh_hash: bytes) -> asyncpg.Record | None:
     return await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
 
 
-async def use_refresh_token(conn: Conn, refresh_hash: bytes, now: datetime) -> None:
+async def use_refresh_token(conn: Executor, refresh_hash: bytes, now: datetime) -> None:
     await conn.execute(USE_REFRESH, refresh_hash, now)
 
 
-async def end_session(conn: Conn, session_id: UUID, now: datetime) -> None:
+async def end_session(conn: Executor, session_id: UUID, now: datetime) -> None:
     await conn.execute(END_SESSION, session_id, now)
 
 
 async def end_sessions_of(
-    conn: Conn, account_id: UUID, now: datetime, keep: UUID | None = None
+    conn: Executor, account_id: UUID, now: datetime, keep: UUID | None = None
 ) -> None:
     await conn.execute(END_SESSIONS_OF, account_id, now, keep)
 
 
-async def is_active(conn: Conn, session_id: UUID, account_id: UUID, logged_in_after: datetime) -> bool:
+async def is_active(conn: Executor, session_id: UUID, account_id: UUID, logged_in_after: datetime) -> bool:
     """Not ended, and not older than the maximum age (logged in after `logged_in_after`)."""
     return await conn.fetchval(IS_ACTIVE, session_id, account_id, logged_in_after) is not None
 
 
-async def purge(conn: Conn, now: datetime) -> None:
+async def purge(conn: Executor, now: datetime) -> None:
     await conn.execute(PURGE_ENDED, now)

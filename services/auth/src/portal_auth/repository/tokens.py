@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from portal_auth.repository import Conn
+from portal_shared.db import Executor
 
 Kind = Literal["activation", "reset"]
 _TABLE = {"activation": "activation_tokens", "reset": "reset_tokens"}
@@ -26,23 +26,23 @@ PURGE = "DELETE FROM {table} WHERE expires_at < $1"
 
 
 async def insert(
-    conn: Conn, kind: Kind, token_hash: bytes, account_id: UUID, now: datetime, expires_at: datetime
+    conn: Executor, kind: Kind, token_hash: bytes, account_id: UUID, now: datetime, expires_at: datetime
 ) -> None:
     await conn.execute(_sql(kind, INSERT), token_hash, account_id, now, expires_at)
 
 
-async def claim(conn: Conn, kind: Kind, token_hash: bytes) -> asyncpg.Record | None:
+async def claim(conn: Executor, kind: Kind, token_hash: bytes) -> asyncpg.Record | None:
     return await conn.fetchrow(_sql(kind, CLAIM), token_hash)
 
 
-async def use(conn: Conn, kind: Kind, token_hash: bytes, now: datetime) -> None:
+async def use(conn: Executor, kind: Kind, token_hash: bytes, now: datetime) -> None:
     await conn.execute(_sql(kind, USE), token_hash, now)
 
 
-async def void_unused(conn: Conn, kind: Kind, account_id: UUID) -> None:
+async def void_unused(conn: Executor, kind: Kind, account_id: UUID) -> None:
     """A newer link replaces the older ones."""
     await conn.execute(_sql(kind, DELETE_UNUSED_FOR), account_id)
 
 
-async def purge(conn: Conn, kind: Kind, expired_before: datetime) -> None:
+async def purge(conn: Executor, kind: Kind, expired_before: datetime) -> None:
     await conn.execute(_sql(kind, PURGE), expired_before)

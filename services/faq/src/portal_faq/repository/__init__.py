@@ -1,6 +1,2 @@
 """SQL of the FAQ service, one module per concern. Functions take a pool or a
 connection; callers own transactions."""
-
-import asyncpg
-
-Executor = asyncpg.Pool | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 INSERT_CONTACT_REQUEST = """
 INSERT INTO contact_requests (

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal_faq.content import render_markdown
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 UPSERT_CATEGORIES = """
 INSERT INTO categories AS c (slug, title, title_en, position)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from portal_faq.repository import Executor
 from portal_faq.repository.content import CategoryRow, EntryRow
 from portal_faq.repository.reading import FIND_CATEGORY, FIND_ENTRY
+from portal_shared.db import Executor
 
 INSERT_ENTRY = """
 INSERT INTO entries (

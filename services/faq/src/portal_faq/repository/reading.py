@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 _ENTRY_COLUMNS = """
 SELECT c.slug AS category_slug, c.title AS category_title, c.title_en AS category_title_en,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from portal_faq.repository import Executor
+from portal_shared.db import Executor
 
 SEARCH = """
 WITH typed AS (
