@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from portal_shared.clock import Clock
-from portal_shared.problems import ProblemType
+from portal_shared.problems import Problem, ProblemType
 
 TOO_MANY_ATTEMPTS = ProblemType(
     "too_many_attempts", 429, "Too many attempts",
@@ -23,6 +23,13 @@ TOO_MANY_ATTEMPTS = ProblemType(
     "Too many attempts. Please wait a moment and try again.",
     title_de="Zu viele Versuche",
 )
+
+
+
+def too_many_attempts(retry_after: int) -> Problem:
+    """The 429 for a used-up limit or a lock: how long to wait goes in `Retry-After`."""
+    return Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(retry_after)})
+
 
 COUNT_HIT = """
 INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, $2, 1)

@@ -11,8 +11,7 @@ from portal_auth.challenges import Challenges
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
 from portal_shared.clock import Clock
-from portal_shared.problems import Problem
-from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, Limit, RateLimiter
+from portal_shared.ratelimit import Limit, RateLimiter, too_many_attempts
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class AuthContext:
         """Count a request against `limit`; 429 with Retry-After once it is used up."""
         wait = await self.limiter.hit(limit, subject)
         if wait is not None:
-            raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+            raise too_many_attempts(wait)
 
     async def within(self, limit: Limit, subject: str, conn: asyncpg.Connection) -> bool:
         """Count a request against `limit` in the caller's transaction; False once it is

@@ -39,7 +39,7 @@ from portal_auth.problems import CHALLENGE_REQUIRED, CURRENT_PASSWORD_INVALID
 from portal_auth.repository import accounts, security
 from portal_shared.db import Executor
 from portal_shared.problems import FieldError, Problem, ProblemType
-from portal_shared.ratelimit import TOO_MANY_ATTEMPTS
+from portal_shared.ratelimit import too_many_attempts
 
 
 def account_subject(email_key: str) -> str:
@@ -68,7 +68,7 @@ async def refuse_if_locked(ctx: AuthContext, conn: Executor, *keys: str) -> None
     ]
     if locked:
         wait = seconds_until(max(locked), now)
-        raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+        raise too_many_attempts(wait)
 
 
 async def refuse_if_ip_locked(ctx: AuthContext, conn: Executor, ip: str) -> None:

@@ -14,8 +14,7 @@ from portal_faq.schemas import ContactBody
 from portal_shared.events import ContactRequested, new_event
 from portal_shared.i18n import Language
 from portal_shared.outbox import enqueue
-from portal_shared.problems import Problem
-from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, RateLimiter
+from portal_shared.ratelimit import RateLimiter, too_many_attempts
 
 
 class Contacts:
@@ -30,7 +29,7 @@ class Contacts:
         # Only valid submissions count: they are what sends mail.
         wait = await self._limiter.hit(self._limit, client_ip)
         if wait is not None:
-            raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+            raise too_many_attempts(wait)
         row = repo.ContactRequestRow(
             id=uuid4(),
             name=body.name,

@@ -31,7 +31,7 @@ from portal_shared.problems import (
     parse_json_body,
     request_language,
 )
-from portal_shared.ratelimit import TOO_MANY_ATTEMPTS, Limit
+from portal_shared.ratelimit import Limit, too_many_attempts
 from portal_shared.web import CORRELATION_ID, client_ip
 
 PREFIX = "/api/v1/faq"
@@ -98,7 +98,7 @@ async def search(request: web.Request) -> web.Response:
         per_ip = Limit("search", hits=settings.search_max_per_minute, window=timedelta(minutes=1))
         wait = await request.app[keys.LIMITER].hit(per_ip, client_ip(request, settings.trusted_proxies))
         if wait is not None:
-            raise Problem(TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+            raise too_many_attempts(wait)
 
     reader = request.app[keys.READER]
     return _public(request, await reader.search(query, request_language(request), admit_database_search))
