@@ -20,7 +20,7 @@ from portal_faq.domain.contact import (
     is_single_line,
     is_valid_email,
 )
-from portal_faq.domain.editors import bearer_token, may_edit
+from portal_faq.domain.editors import may_edit
 from portal_faq.domain.etags import (
     body_etag,
     not_modified,
@@ -37,6 +37,7 @@ from portal_faq.domain.search import (
     snippet_html,
 )
 from portal_faq.schemas import ContactBody, EntryBody
+from portal_shared.web import bearer_token
 
 # --- search queries ------------------------------------------------------------------
 

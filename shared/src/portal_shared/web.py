@@ -46,6 +46,15 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     return response
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header; None when there is none."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
 def client_ip(request: web.Request, trusted_proxies: Proxies) -> str:
     """The caller's address: the peer, or the last untrusted hop of X-Forwarded-For when
     the peer is one of our own proxies (an ingress, a load balancer)."""

@@ -29,7 +29,7 @@ from portal_auth.schemas import (
     ResetPasswordRequest,
 )
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
-from portal_shared.web import CORRELATION_ID, client_ip, client_user_agent
+from portal_shared.web import CORRELATION_ID, bearer_token, client_ip, client_user_agent
 
 PREFIX = "/api/v1/auth"
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
@@ -76,10 +76,10 @@ def _caller(request: web.Request) -> Caller:
 
 
 async def _claims(request: web.Request) -> AccessClaims:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
         raise Problem(UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return await sessions.authenticate(_ctx(request), token.strip())
+    return await sessions.authenticate(_ctx(request), token)
 
 
 async def register(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from aiohttp import web
 from portal_faq import keys
 from portal_faq.access import InvalidToken, KeysUnavailable
 from portal_faq.cache import Rendered
-from portal_faq.domain.editors import bearer_token, may_edit
+from portal_faq.domain.editors import may_edit
 from portal_faq.domain.etags import not_modified
 from portal_faq.domain.search import InvalidSearch, parse_search
 from portal_faq.openapi import openapi_document
@@ -32,7 +32,7 @@ from portal_shared.problems import (
     request_language,
 )
 from portal_shared.ratelimit import Limit, too_many_attempts
-from portal_shared.web import CORRELATION_ID, client_ip
+from portal_shared.web import CORRELATION_ID, bearer_token, client_ip
 
 PREFIX = "/api/v1/faq"
 CONTACT_PATH = "/api/v1/contact"
