@@ -10,6 +10,7 @@ IP for a while (the owner is almost never behind the attacker's address).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,3 +50,10 @@ def threshold_reached_now(policy: ChallengePolicy, failures: int) -> bool:
 def seconds_until(moment: datetime, now: datetime) -> int:
     """Whole seconds to wait (at least 1), for `Retry-After`."""
     return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def lock_wait(locked_until: Iterable[datetime | None], now: datetime) -> int | None:
+    """Seconds until the last of these locks ends (for `Retry-After`); None when none
+    holds any more."""
+    holding = [until for until in locked_until if until is not None and until > now]
+    return seconds_until(max(holding), now) if holding else None

@@ -7,11 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from portal_shared.db import Executor
 
-FIND_LOCKS = "SELECT key, failures, last_failure_at, locked_until FROM login_failures WHERE key = ANY($1::text[])"
+FIND_LOCKS = "SELECT locked_until FROM login_failures WHERE key = ANY($1::text[])"
 RECORD_FAILURE = """
 INSERT INTO login_failures AS f (key, failures, last_failure_at, locked_until)
 VALUES ($1, 1, $2, NULL)
@@ -37,8 +35,9 @@ VALUES ($1, $2, $3, $4, $5, $6::jsonb)
 """
 
 
-async def failures(conn: Executor, keys: list[str]) -> list[asyncpg.Record]:
-    return await conn.fetch(FIND_LOCKS, keys)
+async def locked_until(conn: Executor, keys: list[str]) -> list[datetime | None]:
+    """When the locks on these keys end (None: counted, not locked)."""
+    return [r["locked_until"] for r in await conn.fetch(FIND_LOCKS, keys)]
 
 
 async def record_failure(conn: Executor, key: str, now: datetime, forget_before: datetime) -> int:

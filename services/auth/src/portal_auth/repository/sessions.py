@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
+from portal_auth.domain.devices import StoredSession
+from portal_auth.domain.session_lifetime import RefreshToken
 from portal_shared.db import Executor
 
 INSERT_SESSION = """
@@ -60,10 +60,10 @@ async def touch(conn: Executor, session_id: UUID, now: datetime, place: str) -> 
     await conn.execute(TOUCH, session_id, now, place)
 
 
-async def list_open(conn: Executor, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[asyncpg.Record]:
+async def list_open(conn: Executor, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[StoredSession]:
     """Sessions that can still go on: not ended, not past the maximum age, with a live
     refresh token."""
-    return await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)
+    return [StoredSession(**r) for r in await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)]
 
 
 async def end_own(conn: Executor, session_id: UUID, account_id: UUID, now: datetime) -> bool:
@@ -77,8 +77,10 @@ async def add_refresh_token(
     await conn.execute(INSERT_REFRESH, refresh_hash, session_id, now, expires_at)
 
 
-async def claim_refresh_token(conn: Executor, refresh_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
+async def claim_refresh_token(conn: Executor, refresh_hash: bytes) -> RefreshToken | None:
+    """The token and its session, both locked until the transaction ends."""
+    row = await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
+    return None if row is None else RefreshToken(**row)
 
 
 async def use_refresh_token(conn: Executor, refresh_hash: bytes, now: datetime) -> None:
