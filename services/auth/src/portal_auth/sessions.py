@@ -61,14 +61,13 @@ async def login(
         # Attempts on one address run one at a time, on every replica: a burst of
         # parallel guesses is counted guess by guess and runs into the challenge.
         await throttle.serialise_attempts(conn, address_key)
-        await throttle.refuse_if_ip_locked(ctx, conn, caller.ip)
         account = await accounts.find_by_email(conn, address_key)
         device_id = _known_device(ctx, account, device_token)
         if device_id is not None:
             subject, policy = throttle.device_subject(device_id), DEVICE_CHALLENGES
         else:
             subject, policy = throttle.account_subject(address_key), ACCOUNT_CHALLENGES
-        await throttle.require_challenge(ctx, conn, subject, policy, altcha)
+        await throttle.admit_guess(ctx, conn, caller.ip, subject, policy, altcha)
         # An unknown address is verified against a dummy hash: same answer, same time.
         verified = await ctx.passwords.verify(account.password_hash if account else None, password)
         now = ctx.clock()
@@ -212,12 +211,16 @@ async def profile(ctx: AuthContext, claims: AccessClaims) -> Account:
 async def _open_session(
     ctx: AuthContext, conn: Executor, account_id: UUID, caller: Caller
 ) -> TokenPair:
+    """A new session with its first refresh token, and an access token carrying the
+    account's current roles (one round trip for all three)."""
     session_id = uuid4()
     now = ctx.clock()
-    await session_records.open_session(
-        conn, session_id, account_id, now, caller.user_agent, devices.coarse_place(caller.ip)
+    refresh_token, refresh_hash, expiry = _new_refresh_token(ctx, now, now)
+    roles = await session_records.open_session(
+        conn, session_id, account_id, now, refresh_hash, expiry,
+        caller.user_agent, devices.coarse_place(caller.ip),
     )
-    return await _issue_pair(ctx, conn, account_id, session_id, now)
+    return _pair(ctx, account_id, session_id, roles, refresh_token, now)
 
 
 async def _issue_pair(
@@ -226,12 +229,23 @@ async def _issue_pair(
 ) -> TokenPair:
     """A fresh refresh token in the session and an access token carrying current roles."""
     now = ctx.clock()
-    refresh_token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
+    refresh_token, refresh_hash, expiry = _new_refresh_token(ctx, now, logged_in_at)
+    roles = await session_records.add_refresh_token(conn, session_id, account_id, refresh_hash, now, expiry)
+    return _pair(ctx, account_id, session_id, roles, refresh_token, now)
+
+
+def _new_refresh_token(ctx: AuthContext, now: datetime, logged_in_at: datetime) -> tuple[str, bytes, datetime]:
+    token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
     expiry = session_lifetime.refresh_expiry(
         now, logged_in_at, timedelta(days=ctx.settings.refresh_token_ttl_days), _max_age(ctx)
     )
-    await session_records.add_refresh_token(conn, session_id, tokens.hash_token(refresh_token), now, expiry)
-    roles = await accounts.roles_of(conn, account_id)
+    return token, tokens.hash_token(token), expiry
+
+
+def _pair(
+    ctx: AuthContext, account_id: UUID, session_id: UUID, roles: tuple[str, ...], refresh_token: str,
+    now: datetime,
+) -> TokenPair:
     access = ctx.access_tokens.issue(AccessClaims(account_id, session_id, roles), now)
     return TokenPair(access, refresh_token, int(ctx.access_tokens.ttl.total_seconds()))
 

@@ -35,6 +35,7 @@ from portal_auth.domain.limits import CONFIRM_LOCKS, IP_LOCKS
 from portal_auth.domain.throttling import (
     ChallengePolicy,
     LockPolicy,
+    failures_counted,
     lock_duration,
     lock_wait,
     needs_challenge,
@@ -61,17 +62,21 @@ async def refuse_if_locked(ctx: AuthContext, conn: Executor, *keys: str) -> None
         raise TooManyAttempts(wait)
 
 
-async def refuse_if_ip_locked(ctx: AuthContext, conn: Executor, ip: str) -> None:
-    await refuse_if_locked(ctx, conn, f"ip:{ip}")
-
-
-async def require_challenge(
-    ctx: AuthContext, conn: Executor, subject: str, policy: ChallengePolicy, altcha: str | None
+async def admit_guess(
+    ctx: AuthContext, conn: Executor, ip: str, subject: str, policy: ChallengePolicy, altcha: str | None
 ) -> None:
-    """Past the free failures, spend the attempt's solved challenge or refuse it (428).
-    A refused attempt guessed nothing and is not counted."""
+    """Before a guess at `subject` from `ip` (read together, one round trip): refused
+    while the IP is locked (429); past the subject's free failures, the attempt's solved
+    challenge is spent or it is refused (428). A refused attempt guessed nothing and is
+    not counted."""
     now = ctx.clock()
-    failures = await security.failure_count(conn, subject, now - policy.forget_after)
+    ip_key = f"ip:{ip}"
+    on_file = await security.counts(conn, [ip_key, subject])
+    ip_count = on_file.get(ip_key)
+    wait = lock_wait([ip_count.locked_until if ip_count else None], now)
+    if wait is not None:
+        raise TooManyAttempts(wait)
+    failures = failures_counted(on_file.get(subject), now, policy.forget_after)
     if needs_challenge(policy, failures) and not await ctx.challenges.redeem(conn, altcha, now):
         raise ChallengeRequired
 

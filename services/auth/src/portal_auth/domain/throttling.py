@@ -29,6 +29,22 @@ class ChallengePolicy:
     forget_after: timedelta = timedelta(hours=24)  # a quiet day starts the count anew
 
 
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    """What is on file for one guessing target or IP."""
+
+    failures: int
+    last_failure_at: datetime
+    locked_until: datetime | None
+
+
+def failures_counted(count: FailureCount | None, now: datetime, forget_after: timedelta) -> int:
+    """Failures that still count: none once the last one is older than `forget_after`."""
+    if count is None or count.last_failure_at < now - forget_after:
+        return 0
+    return count.failures
+
+
 def lock_duration(policy: LockPolicy, failures: int) -> timedelta | None:
     if failures < policy.free_failures:
         return None
