@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-
 from portal_auth.domain.password_policy import PersonalData, normalise
 
 # zxcvbn's matching grows faster than linearly with length; beyond this the score is 4
@@ -14,6 +12,10 @@ ESTIMATE_PREFIX = 64
 def strength(password: str, personal: PersonalData, violations: list[str]) -> int:
     if not password:
         return 0
+    # Imported on the first estimate: zxcvbn's word lists take ~11 MiB, which a replica
+    # that only logs customers in (no `/password/check`) need not hold.
+    from zxcvbn import zxcvbn
+
     score = int(zxcvbn(normalise(password)[:ESTIMATE_PREFIX], user_inputs=personal.fragments())["score"])
     # A password the policy refuses is never shown as strong.
     return min(score, 1) if violations else score
