@@ -106,7 +106,7 @@ async def prepare(database_url: str, accounts: int) -> None:
 
 async def wait_healthy(base: str) -> None:
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+        for _ in range(600):  # a minute: a busy machine starts it slowly
             try:
                 async with http.get(f"{base}/healthz") as response:
                     if response.status == 200:
@@ -209,6 +209,7 @@ async def main(seconds: float, concurrency: int, rounds: int, port: int, profile
         await wait_healthy(base)
         memory = MemorySampler(server.pid)
         idle_rss = memory.field("VmRSS")
+        idle_parts = {part: memory.field(part) for part in ("RssAnon", "RssFile")}
         await prepare(database_url, concurrency)
         with memory:
             await service_logins(base, 2, concurrency)  # warm-up
@@ -248,7 +249,8 @@ async def main(seconds: float, concurrency: int, rounds: int, port: int, profile
           f"(min {min(ratios):.2f}, max {max(ratios):.2f})   "
           f"login latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print("CPU per login, ms: " + ", ".join(f"{part} {value / logins * 1000:.2f}" for part, value in spent.items()))
-    print(f"auth RSS: idle {idle_rss:.0f} MiB, peak under logins {memory.peak:.0f} MiB, VmHWM {high_water:.0f} MiB")
+    print(f"auth RSS: idle {idle_rss:.0f} MiB (anonymous {idle_parts['RssAnon']:.0f}, files "
+          f"{idle_parts['RssFile']:.0f}), peak under logins {memory.peak:.0f} MiB, VmHWM {high_water:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     .venv/bin/python bench/profile_summary.py PROFILE.txt [--seconds 10] [--rate 200] [--top 12]
 
 Prints, per thread, the share of the recorded wall time it was busy (samples / (seconds
-× rate); samples waiting in epoll are the event loop idling and are left out); then for the event-loop thread (MainThread) its
+× rate); samples of the event loop waiting are left out, see `idle`); then for the event-loop thread (MainThread) its
 busy samples by the package of the innermost frame (self time: where the CPU was) and
 the functions of our own packages (`portal_*`) by inclusive time (what they cost with
 everything they call).
@@ -41,6 +41,14 @@ def package(frame: str) -> str:
     return path.split("/")[0].removesuffix(".py")
 
 
+def idle(frames: list[str]) -> bool:
+    """The event loop waiting: in epoll (asyncio's selector loop), or in uvloop's C loop,
+    where py-spy sees no Python frame below `run_app` (uvloop's own C work, socket
+    reads and writes, lands there too)."""
+    leaf = frames[-1]
+    return package(leaf) == "selectors" or leaf.startswith("run_app (aiohttp/web.py")
+
+
 def own_function(frame: str) -> str | None:
     match = _FRAME.match(frame)
     if match is None or not match["path"].startswith("portal_"):
@@ -60,7 +68,7 @@ def main() -> None:
 
     threads: Counter[str] = Counter()
     for name, frames, count in stacks:
-        if package(frames[-1]) != "selectors":
+        if not idle(frames):
             threads[name] += count
     print("busy share of wall time per thread (1.00 = busy all the time):")
     for name, count in threads.most_common():
@@ -69,7 +77,7 @@ def main() -> None:
     # Waiting in epoll is the loop being idle, not work.
     main_stacks = [
         (frames, count) for name, frames, count in stacks
-        if name == "MainThread" and package(frames[-1]) != "selectors"
+        if name == "MainThread" and not idle(frames)
     ]
     busy = sum(count for _, count in main_stacks) or 1
     self_time: Counter[str] = Counter()
