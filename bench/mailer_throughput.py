@@ -1,6 +1,7 @@
 """Mailer throughput, end to end, against a bare aiosmtplib loop measured in the same run.
 
-    .venv/bin/python bench/mailer_throughput.py [--events N]
+    .venv/bin/python bench/mailer_throughput.py [--events N] [--only 0:1x8,50:1x8]
+        [--profile DIR]
 
 Measured: mails per second from the first event published (persistent, confirmed, as
 auth's outbox relay publishes) until the SMTP sink (aiosmtpd, a process of its own) has
@@ -15,6 +16,10 @@ Two sinks: one that accepts at once (the costs of the mailer itself show), and o
 takes 50 ms per mail like a relay that scans mail (then throughput should grow nearly
 linearly with replicas × concurrency, up to connections / 50 ms).
 
+`--only` picks scenarios as sink-delay-ms:replicasxconcurrency; `--profile DIR` records
+each replica with py-spy during the measured phase and prints where its CPU time went
+(see mailer_profile.py).
+
 Every run checks that each event was mailed exactly once. The benchmark creates its own
 database and queue names and removes them afterwards.
 """
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import shlex
 import sys
 import tempfile
@@ -36,11 +43,12 @@ import aiosmtplib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mailer_profile import profiled, summary
 from mailer_sink import SinkProcess
 from mailer_stack import Publisher, Stack, bench_stack, replicas
 
-from portal_mailer.mails import MailContext, plan_mails
-from portal_mailer.rendering import build_message, envelope_sender, render, serialize
+from portal_mailer.domain.mails import MailContext, plan_mails
+from portal_mailer.rendering import envelope_sender, mime_bytes, render
 from portal_shared.events import Event, RegistrationCreated, new_event
 
 SLOW_SINK_SECONDS = 0.05
@@ -65,6 +73,10 @@ class Result:
     scenario: Scenario
     baseline: float  # mails/s
     mailer: float
+    # CPU time per mail of the bare loop's process and of the mailer replicas: on a
+    # machine others load, a steadier measure of what the mailer costs than mails/s.
+    baseline_cpu_ms: float
+    mailer_cpu_ms: float
 
     @property
     def ratio(self) -> float:
@@ -113,8 +125,11 @@ class Outgoing:
     raw: bytes
 
 
-async def bare_loop(messages: list[Outgoing], sink: SinkProcess, connections: int) -> float:
-    """Send `messages` over `connections` reused SMTP connections; mails/s."""
+async def bare_loop(
+    messages: list[Outgoing], sink: SinkProcess, connections: int
+) -> tuple[float, float]:
+    """Send `messages` over `connections` reused SMTP connections; mails/s and CPU ms
+    per mail of this process."""
     pending = iter(messages)
 
     async def worker() -> None:
@@ -126,10 +141,17 @@ async def bare_loop(messages: list[Outgoing], sink: SinkProcess, connections: in
         finally:
             await client.quit()
 
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(connections)))
     finished = await wait_for_mails(sink, len(messages))
-    return len(messages) / (finished - started)
+    cpu_ms = (time.process_time() - cpu_before) * 1000
+    return len(messages) / (finished - started), cpu_ms / len(messages)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
@@ -140,7 +162,7 @@ def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
     return [
         Outgoing(
             envelope_sender(settings.mail_from), mail.to,
-            serialize(build_message(render(mail), settings.mail_from, now, event.event_id)),
+            mime_bytes(render(mail), settings.mail_from, now, event.event_id),
         )
         for event in events for mail in plan_mails(event, context)
     ]
@@ -149,34 +171,46 @@ def rendered(events: list[Event], stack: Stack) -> list[Outgoing]:
 # --- the mailer ------------------------------------------------------------------------
 
 
-async def mailer_run(stack: Stack, scenario: Scenario, sink: SinkProcess, run: str) -> float:
+async def mailer_run(
+    stack: Stack, scenario: Scenario, sink: SinkProcess, run: str, profile: Path | None
+) -> tuple[float, float]:
+    """Mails/s and the replicas' CPU ms per mail."""
     settings = stack.settings(mailer_concurrency=scenario.concurrency)
     smtp = (sink.host, sink.port)
-    async with replicas(scenario.replicas, settings, stack.log_dir, smtp), Publisher(settings) as bus:
+    async with (
+        replicas(scenario.replicas, settings, stack.log_dir, smtp) as started_replicas,
+        Publisher(settings) as bus,
+    ):
         warm_up = registrations(2 * scenario.connections, f"{run}-warm")
         await bus.publish(warm_up)
         await wait_for_mails(sink, len(warm_up))
 
         events = registrations(scenario.events, run)
-        started = time.monotonic()
-        await bus.publish(events)
-        finished = await wait_for_mails(sink, len(warm_up) + len(events))
+        pids = [replica.pid for replica in started_replicas]
+        async with contextlib.AsyncExitStack() as spying:
+            if profile is not None:
+                await spying.enter_async_context(profiled(pids, profile / f"{run}.raw"))
+            cpu_before = sum(map(cpu_seconds, pids))
+            started = time.monotonic()
+            await bus.publish(events)
+            finished = await wait_for_mails(sink, len(warm_up) + len(events))
+            cpu_ms = (sum(map(cpu_seconds, pids)) - cpu_before) * 1000
     check_exactly_once(sink, len(warm_up) + len(events), f"mailer {run}")
-    return len(events) / (finished - started)
+    return len(events) / (finished - started), cpu_ms / len(events)
 
 
-async def measure(stack: Stack, scenario: Scenario) -> Result:
+async def measure(stack: Stack, scenario: Scenario, profile: Path | None = None) -> Result:
     run = f"r{scenario.replicas}c{scenario.concurrency}d{int(scenario.sink_delay * 1000)}"
     with SinkProcess(scenario.sink_delay) as sink:
         warm_up = rendered(registrations(2 * scenario.connections, f"{run}-bare-warm"), stack)
         await bare_loop(warm_up, sink, scenario.connections)
     with SinkProcess(scenario.sink_delay) as sink:
         messages = rendered(registrations(scenario.events, f"{run}-bare"), stack)
-        baseline = await bare_loop(messages, sink, scenario.connections)
+        baseline, baseline_cpu = await bare_loop(messages, sink, scenario.connections)
         check_exactly_once(sink, len(messages), f"baseline {run}")
     with SinkProcess(scenario.sink_delay) as sink:
-        mailer = await mailer_run(stack, scenario, sink, run)
-    return Result(scenario, baseline, mailer)
+        mailer, mailer_cpu = await mailer_run(stack, scenario, sink, run, profile)
+    return Result(scenario, baseline, mailer, baseline_cpu, mailer_cpu)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -186,9 +220,10 @@ def table(results: list[Result]) -> str:
     lines = [
         (
             "| SMTP sink | replicas × concurrency | mails | bare aiosmtplib mails/s | "
-            "mailer mails/s | mailer / bare | ideal (connections / 50 ms) | mailer / ideal |"
+            "mailer mails/s | mailer / bare | ideal (connections / 50 ms) | mailer / ideal | "
+            "CPU ms per mail, bare / mailer |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         s = result.scenario
@@ -200,14 +235,15 @@ def table(results: list[Result]) -> str:
             ideal_cells = "– | –"
         lines.append(
             f"| {sink} | {s.replicas} × {s.concurrency} | {s.events} | {result.baseline:.0f} | "
-            f"{result.mailer:.0f} | {result.ratio:.2f} | {ideal_cells} |"
+            f"{result.mailer:.0f} | {result.ratio:.2f} | {ideal_cells} | "
+            f"{result.baseline_cpu_ms:.2f} / {result.mailer_cpu_ms:.2f} |"
         )
     return "\n".join(lines)
 
 
-def scenarios(events: int) -> list[Scenario]:
+def scenarios(events: int, only: str | None = None) -> list[Scenario]:
     slow = [(1, 4), (1, 8), (2, 8), (1, 16)]
-    return [
+    every = [
         Scenario(0.0, 1, 8, events),
         Scenario(0.0, 2, 8, events),
         *(
@@ -215,21 +251,36 @@ def scenarios(events: int) -> list[Scenario]:
             for r, c in slow
         ),
     ]
+    if not only:
+        return every
+    wanted = {name.strip() for name in only.split(",")}
+    return [s for s in every if scenario_name(s) in wanted]
+
+
+def scenario_name(scenario: Scenario) -> str:
+    """As `--only` names it: sink delay in ms, then replicas x concurrency (0:1x8)."""
+    return f"{round(scenario.sink_delay * 1000)}:{scenario.replicas}x{scenario.concurrency}"
 
 
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="events per run (fast sink)")
+    parser.add_argument("--only", help="scenarios to run, e.g. 0:1x8,50:1x8 (default: all)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record each replica with py-spy (raw samples into DIR)")
     args = parser.parse_args(argv)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mailer-bench-") as logs:
         async with bench_stack(Path(logs)) as stack:
             results = []
-            for scenario in scenarios(args.events):
-                result = await measure(stack, scenario)
+            for scenario in scenarios(args.events, args.only):
+                result = await measure(stack, scenario, args.profile)
                 print(
                     f"  {scenario.replicas} × {scenario.concurrency}, sink "
                     f"{scenario.sink_delay * 1000:.0f} ms: bare {result.baseline:.0f}/s, "
-                    f"mailer {result.mailer:.0f}/s",
+                    f"mailer {result.mailer:.0f}/s; CPU per mail bare "
+                    f"{result.baseline_cpu_ms:.2f} ms, mailer {result.mailer_cpu_ms:.2f} ms",
                     file=sys.stderr, flush=True,
                 )
                 results.append(result)
@@ -241,6 +292,14 @@ async def main(argv: list[str]) -> int:
             f"mailer / bare aiosmtplib, {result.scenario.replicas} replica(s) × "
             f"{result.scenario.concurrency}: {result.ratio:.2f}"
         )
+    if args.profile is not None:
+        for result in results:
+            s = result.scenario
+            raw = args.profile / (
+                f"r{s.replicas}c{s.concurrency}d{int(s.sink_delay * 1000)}.raw"
+            )
+            if raw.exists():
+                print(f"\nprofile of {scenario_name(s)} ({raw}):\n{summary(raw, s.events)}")
     print(f"\ncommand: .venv/bin/python bench/mailer_throughput.py {shlex.join(argv)}".rstrip())
     return 0
 

@@ -28,7 +28,6 @@ from portal_devtools.mailsink import free_port
 from tests.conftest import AmqpNames
 from tests.integration.test_mailer import (
     MAIL_TIMEOUT,
-    TEST_MAX_ATTEMPTS,
     _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     mailer_settings_for,
@@ -36,6 +35,7 @@ from tests.integration.test_mailer import (
     running_consumer,
     running_mailer,
 )
+from tests.integration.test_mailer_postfix import nothing_taken, paused_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -160,30 +160,28 @@ async def test_mails_go_out_encrypted_and_logged_in(
     assert all(r.authenticated and r.encrypted for r in received)
 
 
-async def test_a_wrong_password_is_retried_then_dead_lettered_not_lost(
+async def test_a_wrong_password_pauses_delivery_instead_of_dead_lettering(
     database_url: str, amqp_names: AmqpNames, certificate: tuple[Path, Path]
 ) -> None:
     cert, key = certificate
-    event = registration("locked-out@example.de")
     with SecureSmtpServer("starttls", cert, key) as server:
         settings = mailer_settings_for(
             database_url, amqp_names, "127.0.0.1", server.port, smtp_security="starttls",
             smtp_username=USER, smtp_password="falsch", smtp_ca_file=cert,
         )
         async with running_consumer(settings) as mailer, broker_for(amqp_names) as broker:
-            assert (await mailer.get("/readyz")).status == 503
-            await broker.publish_event(event)
+            await broker.publish_event(registration("locked-out@example.de"))
 
-            [dead] = await broker.dead_letters(1)
+            body = await paused_for(mailer, "authentication_failed")
+            # Our account, not the mail, is at fault: it waits in the queue, unspent.
+            await nothing_taken(broker, amqp_names, 1)
+            assert await broker.queue_state(amqp_names.mailer_dead_letter_queue) == (0, 0)
 
         assert server.received == []
-    # Our account, not the mail, was at fault: retried, then kept for a replay.
-    assert dead.headers["x-death-reason"] == "retries_exhausted"
-    assert dead.headers["x-death-detail"] == "connect: SMTPAuthenticationError 535"
-    assert dead.headers["x-mailer-attempts"] == TEST_MAX_ATTEMPTS
+    assert "SMTP_PASSWORD" in body["problems"]["smtp"]["hint"]
 
 
-async def test_a_server_certificate_that_is_not_trusted_is_refused(
+async def test_a_server_certificate_that_is_not_trusted_pauses_delivery(
     database_url: str, amqp_names: AmqpNames, certificate: tuple[Path, Path]
 ) -> None:
     cert, key = certificate
@@ -195,9 +193,8 @@ async def test_a_server_certificate_that_is_not_trusted_is_refused(
         async with running_consumer(settings) as mailer, broker_for(amqp_names) as broker:
             await broker.publish_event(registration("mitm@example.de"))
 
-            [dead] = await broker.dead_letters(1)
-
-            assert (await mailer.get("/readyz")).status == 503
+            body = await paused_for(mailer, "certificate_untrusted")
+            await nothing_taken(broker, amqp_names, 1)
+            assert await broker.queue_state(amqp_names.mailer_dead_letter_queue) == (0, 0)
         assert server.received == []
-    assert dead.headers["x-death-reason"] == "retries_exhausted"
-    assert dead.headers["x-death-detail"] == "connect: SMTPConnectError"  # the TLS handshake
+    assert "SMTP_CA_FILE" in body["problems"]["smtp"]["hint"]

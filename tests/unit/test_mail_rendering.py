@@ -22,14 +22,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal_mailer.config import MailerSettings
-from portal_mailer.mails import MailContext, NotMailable, plan_mails
-from portal_mailer.rendering import (
-    RenderedMail,
-    build_message,
-    format_validity,
-    one_line,
-    render,
-)
+from portal_mailer.domain.formatting import format_validity, one_line
+from portal_mailer.domain.mails import MailContext, NotMailable, plan_mails
+from portal_mailer.rendering import RenderedMail, build_message, render
 from portal_shared.email_address import UnsupportedAddress
 from portal_shared.events import (
     AccountExists,

@@ -14,19 +14,24 @@ import asyncpg
 import pytest
 
 from portal_mailer.config import MailerSettings, get_settings
-from portal_mailer.dead_letters import DeadLetter, describe, format_table, original_route
-from portal_mailer.delivery import (
-    GiveUp,
+from portal_mailer.copies import original_route
+from portal_mailer.dead_letters import DeadLetter, describe, format_table
+from portal_mailer.domain.failures import (
     RenderFailed,
-    Retry,
     UnsendableAddress,
-    after_failure,
     build_failure,
     failure_detail,
 )
-from portal_mailer.mails import PlannedMail, link_expired
-from portal_mailer.retry import ATTEMPTS_HEADER, RetryPolicy, attempt_of
-from portal_mailer.smtp import PermanentSmtpError, TransientSmtpError, classify, client_options
+from portal_mailer.domain.mails import PlannedMail, link_expired
+from portal_mailer.domain.outcomes import GiveUp, MailResult, Retry, before_sending
+from portal_mailer.domain.retry import ATTEMPTS_HEADER, RetryPolicy, after_failure, attempt_of
+from portal_mailer.smtp import (
+    PermanentSmtpError,
+    TransientSmtpError,
+    classify,
+    client_options,
+    credentials,
+)
 from portal_mailer.topology import owned_queue_names, retry_queue_name
 from portal_shared import topology
 from portal_shared.email_address import InvalidAddress, UnsupportedAddress
@@ -114,15 +119,16 @@ def test_refusals_of_this_mail_are_permanent(error: Exception) -> None:
         ),
         aiosmtplib.SMTPDataError(451, "local error in processing"),
         aiosmtplib.SMTPResponseException(421, "service not available"),
-        # About the server or our account, not this mail: retry once it is fixed.
-        aiosmtplib.SMTPAuthenticationError(535, "authentication failed"),
-        aiosmtplib.SMTPHeloError(501, "bad HELO"),
+        # The server's own trouble with logins or greetings (a refusal pauses: see
+        # test_mailer_smtp_setup.py).
+        aiosmtplib.SMTPAuthenticationError(454, "temporary authentication failure"),
+        aiosmtplib.SMTPHeloError(421, "too busy"),
         aiosmtplib.SMTPServerDisconnected("connection lost"),
         aiosmtplib.SMTPReadTimeoutError("timed out"),
         ConnectionRefusedError(111, "Connection refused"),
     ],
     ids=[
-        "recipient-451", "data-451", "421", "auth-535", "helo", "disconnect", "timeout", "refused"
+        "recipient-451", "data-451", "421", "auth-454", "helo-421", "disconnect", "timeout", "refused"
     ],
 )
 def test_passing_troubles_are_transient(error: Exception) -> None:
@@ -159,10 +165,11 @@ def test_smtp_credentials_and_timeout_are_passed_on() -> None:
 
     options = client_options(settings)
 
-    assert options["username"] == "mailer"
-    assert options["password"] == "geheim"
+    # The mailer logs in itself, with one mechanism (aiosmtplib would try them all).
+    assert "username" not in options and "password" not in options
+    assert credentials(settings) == ("mailer", "geheim")
     assert options["timeout"] == 7
-    assert client_options(MailerSettings())["password"] is None
+    assert credentials(MailerSettings()) is None
 
 
 # --- retries -----------------------------------------------------------------------
@@ -296,6 +303,23 @@ def test_a_link_that_no_longer_works_is_not_mailed(
     expires_at: datetime | None, expired: bool
 ) -> None:
     assert link_expired(planned(expires_at), NOW) is expired
+
+
+@pytest.mark.parametrize(
+    ("claimed", "expired", "result"),
+    [
+        (True, False, MailResult.SENT),
+        (True, True, MailResult.EXPIRED),
+        # A redelivery of a mail that went out in time: a duplicate, even if its link
+        # has expired since.
+        (False, True, MailResult.DUPLICATE),
+        (False, False, MailResult.DUPLICATE),
+    ],
+)
+def test_only_a_claimed_mail_whose_link_still_works_goes_out(
+    claimed: bool, expired: bool, result: MailResult
+) -> None:
+    assert before_sending(claimed, expired) is result
 
 
 # --- topology and dead letters -----------------------------------------------------

@@ -24,6 +24,17 @@ CHECK_TIMEOUT_SECONDS = 2.0
 OUTCOMES = ("ok", "unavailable")
 
 
+class NotReady(Exception):
+    """A failed check that knows why and what an operator should do: `/readyz` shows the
+    reason and hint under `problems` (never secrets or server texts; they are public to
+    whoever can reach the port)."""
+
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__(f"{reason}: {hint}")
+        self.reason = reason
+        self.hint = hint
+
+
 class ReadinessMetrics:
     def __init__(self, registry: CollectorRegistry, checks: list[str]) -> None:
         self.results = Counter(
@@ -76,22 +87,30 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     checks = request.app[READINESS_CHECKS]
     results = await asyncio.gather(*(_run(request.app, c) for c in checks.values()))
-    report = dict(zip(checks, results, strict=True))
+    report = {check: outcome for check, (outcome, _) in zip(checks, results, strict=True)}
+    problems = {
+        check: {"reason": problem.reason, "hint": problem.hint}
+        for check, (_, problem) in zip(checks, results, strict=True)
+        if problem is not None
+    }
     metrics = request.app.get(_READINESS_METRICS)
     if metrics is not None:
         for check, outcome in report.items():
             metrics.record(check, outcome)
-    ready = all(result == "ok" for result in results)
-    return web.json_response(
-        {"status": "ok" if ready else "unavailable", "checks": report},
-        status=200 if ready else 503,
-    )
+    ready = all(outcome == "ok" for outcome in report.values())
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": report}
+    if problems:
+        body["problems"] = problems
+    return web.json_response(body, status=200 if ready else 503)
 
 
-async def _run(app: web.Application, check: Check) -> str:
+async def _run(app: web.Application, check: Check) -> tuple[str, NotReady | None]:
     try:
         await asyncio.wait_for(check(app), CHECK_TIMEOUT_SECONDS)
+    except NotReady as exc:
+        log.warning("readiness check failed: %s", exc)
+        return "unavailable", exc
     except Exception as exc:  # noqa: BLE001 - a failing dependency is a report, not an error
         log.warning("readiness check failed: %s", type(exc).__name__)
-        return "unavailable"
-    return "ok"
+        return "unavailable", None
+    return "ok", None

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from email.utils import parseaddr
 
 from aiohttp import web
 
 from portal_mailer.config import SCHEMA, MailerSettings
 from portal_mailer.consumer import MailConsumer
 from portal_mailer.delivery import MailDelivery
-from portal_mailer.keys import CONSUMER, METRICS, POOL, SETTINGS, SMTP, SMTP_READINESS
+from portal_mailer.keys import CONSUMER, METRICS, PAUSE, POOL, SETTINGS, SMTP, SMTP_READINESS
 from portal_mailer.metrics import MailerMetrics
-from portal_mailer.smtp import SmtpPool, SmtpReadiness
+from portal_mailer.pause import DeliveryPause, Problem
+from portal_mailer.smtp import SmtpPool, SmtpReadiness, SmtpSetupError, probe
 from portal_shared.db import create_pool, ping
-from portal_shared.health import add_health_routes
+from portal_shared.email_address import smtp_form
+from portal_shared.health import NotReady, add_health_routes
 from portal_shared.web import new_application
 
 PROGRAM = "portal-mailer"
@@ -45,8 +48,11 @@ def create_app(settings: MailerSettings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Every worker slot holds a connection while its mail is sent; one more for /readyz.
+    # Stateless: the mailer sets no session state, so a released connection needs no
+    # `RESET ALL; UNLISTEN *; …` round trip (one per mail otherwise).
     app[POOL] = await create_pool(
-        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1
+        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1,
+        stateless=True,
     )
     yield
     await app[POOL].close()
@@ -56,13 +62,21 @@ async def _smtp(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[SMTP] = SmtpPool(settings, size=settings.mailer_concurrency)
     app[SMTP_READINESS] = SmtpReadiness(settings, app[SMTP])
+    # While paused, a trial transaction to the support address (which every replica
+    # must be able to mail) also finds what a login alone does not (see `probe`).
+    trial = (parseaddr(settings.mail_from)[1], smtp_form(settings.support_email))
+    app[PAUSE] = DeliveryPause(
+        lambda: probe(settings, envelope=trial), app[METRICS],
+        on_resume=app[SMTP_READINESS].forget,
+    )
     yield
+    await app[PAUSE].close()
     await app[SMTP].close()
 
 
 async def _consumer(app: web.Application) -> AsyncIterator[None]:
     delivery = MailDelivery(app[SETTINGS], app[POOL], app[SMTP], app[METRICS])
-    consumer = MailConsumer(app[SETTINGS], delivery, app[METRICS])
+    consumer = MailConsumer(app[SETTINGS], delivery, app[METRICS], app[PAUSE])
     app[CONSUMER] = consumer
     task = asyncio.create_task(consumer.run(), name="mail-consumer")
     yield
@@ -86,4 +100,13 @@ async def _check_broker(app: web.Application) -> None:
 
 
 async def _check_smtp(app: web.Application) -> None:
-    await app[SMTP_READINESS].check()
+    """Paused: the reason and hint (the pause probes the server itself). Otherwise the
+    readiness probe; one refusing our setup pauses delivery before any mail tries."""
+    pause = app[PAUSE]
+    if pause.problem is None:
+        try:
+            await app[SMTP_READINESS].check()
+        except SmtpSetupError as exc:
+            pause.hold(Problem.of(exc))
+    if pause.problem is not None:
+        raise NotReady(pause.problem.reason, pause.problem.hint)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from email.utils import parseaddr
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, FilePath, HttpUrl, SecretStr, field_validator
+from pydantic import Field, FilePath, HttpUrl, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from portal_shared import topology
@@ -32,6 +33,12 @@ class MailerSettings(CommonSettings):
     smtp_ca_file: FilePath | None = None
     mail_from: str = Field("Kundenportal <no-reply@kundenportal.example>", min_length=3)
     support_email: str = Field("support@kundenportal.example", min_length=3)
+    # The name we give in EHLO. Strict relays refuse one that is not fully qualified
+    # ("504 5.5.2 need fully-qualified hostname"), and a container's own name seldom is.
+    # Unset: the host's FQDN, or the MAIL_FROM domain when that is not qualified.
+    smtp_ehlo_name: str = Field(
+        "", validate_default=True, pattern=r"^[A-Za-z0-9.\-\[\]:]*$", max_length=255
+    )
     portal_base_url: HttpUrl = HttpUrl("http://localhost:8080")
     mail_timezone: str = "Europe/Berlin"
     mailer_concurrency: int = Field(8, ge=1, le=256)
@@ -83,6 +90,14 @@ class MailerSettings(CommonSettings):
             raise ValueError("must be an address such as 'Kundenportal <no-reply@example.de>'")
         return value
 
+    @field_validator("smtp_ehlo_name")
+    @classmethod
+    def _ehlo_name_defaults_to_a_qualified_one(cls, value: str, info: ValidationInfo) -> str:
+        if value:
+            return value
+        # mail_from is declared (so validated) before; absent here only when invalid.
+        return default_ehlo_name(socket.getfqdn(), info.data.get("mail_from", ""))
+
     @field_validator("support_email")
     @classmethod
     def _support_is_mailable(cls, value: str) -> str:
@@ -90,6 +105,24 @@ class MailerSettings(CommonSettings):
         if not _mailable(value):
             raise ValueError("must be an address in ASCII before the @, e.g. support@example.de")
         return value
+
+
+def default_ehlo_name(host_fqdn: str, mail_from: str) -> str:
+    """The host's name when it is fully qualified, else the domain we send from: a name
+    a relay checking the EHLO syntax accepts, and one SPF/PTR checks can relate to us."""
+    if fully_qualified(host_fqdn):
+        return host_fqdn.lower()
+    _, address = parseaddr(mail_from)
+    return address.rpartition("@")[2].lower() or "localhost"
+
+
+def fully_qualified(name: str) -> bool:
+    labels = name.rstrip(".").split(".")
+    return len(labels) >= 2 and all(labels) and name.lower() not in NOT_QUALIFIED_NAMES
+
+
+# What getfqdn() answers on hosts (and in containers) without a real name.
+NOT_QUALIFIED_NAMES = {"localhost.localdomain", "localhost.localdomain6", "ip6-localhost"}
 
 
 def _mailable(address: str) -> bool:

@@ -1,11 +1,21 @@
-"""The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, stop.
+"""The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, apply
+the outcome it returns (acknowledge, retry later through a delay queue, dead-letter), stop.
 
-At most `MAILER_CONCURRENCY` messages are in hand at once (the prefetch), one per SMTP
-connection of the pool. The consumer outlives broker outages by reconnecting; what it
+At most `MAILER_CONCURRENCY` messages are handled at once, one per SMTP connection of the
+pool; the broker may deliver `PREFETCH_PER_SLOT` times as many, so that a slot that
+finishes a mail finds the next message at hand instead of waiting a broker round trip
+for it (acknowledge, then delivery). The consumer outlives broker outages by reconnecting; what it
 had not settled when a connection dropped is redelivered by the broker. On `stop()`
 (SIGTERM) it cancels its subscription first, so no new message arrives, lets the mails
 in progress finish (bounded), and only then closes the connection; messages it could
 not finish are redelivered, to another replica if one runs.
+
+While delivery is paused (`pause`: the SMTP server refuses our login, certificate or
+EHLO name) it cancels its subscription and takes nothing until the pause ends, rather
+than rejecting messages with requeue under a prefetch: that would spin them through the
+broker (and count each return against the quorum queue's delivery limit), and would keep
+them from a replica that can send. Messages already in hand go back to the queue, no
+attempt spent, and are delivered again before later ones.
 """
 
 from __future__ import annotations
@@ -16,11 +26,14 @@ import logging
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
+from aio_pika.exceptions import ChannelInvalidStateError
 
 from portal_mailer.config import MailerSettings
 from portal_mailer.delivery import MailDelivery
+from portal_mailer.domain.outcomes import Failed, GiveUp, Hold, Outcome, Retry, Sent
 from portal_mailer.metrics import MailerMetrics
+from portal_mailer.pause import DeliveryPause, Problem
 from portal_mailer.settlement import Settlement
 from portal_mailer.topology import declare_topology, retry_queue_name
 
@@ -32,24 +45,34 @@ RECONNECT_DELAY_MAX_SECONDS = 10.0
 # dead-letter copy) is handed back after this pause, so a broken broker path does not
 # become a busy loop. Only this abnormal case holds a worker slot while waiting.
 UNSETTLED_PAUSE_SECONDS = 1.0
+# Messages delivered per worker slot: one being handled, one waiting. Those waiting are
+# handed back (rejected with requeue) at shutdown without being worked on.
+PREFETCH_PER_SLOT = 2
 
 
 class MailConsumer:
     def __init__(
-        self, settings: MailerSettings, delivery: MailDelivery, metrics: MailerMetrics
+        self,
+        settings: MailerSettings,
+        delivery: MailDelivery,
+        metrics: MailerMetrics,
+        pause: DeliveryPause,
     ) -> None:
         self._settings = settings
         self._delivery = delivery
         self._metrics = metrics
+        self._delivery_pause = pause
         self._settlement: Settlement | None = None
         self._connection: AbstractConnection | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(settings.mailer_concurrency)
         self._stopping = asyncio.Event()
         # A message may need a connect plus a few SMTP commands for each of its (at most
         # two) mails, each bounded by the timeout.
         self.drain_seconds = 4 * settings.smtp_timeout_seconds
-        # True while messages may arrive: readiness reports it, and it turns False as
-        # soon as the broker confirms that no more will come (outage or shutdown).
+        # True while messages may arrive (or would, but for a pause): readiness reports
+        # it, and it turns False as soon as the broker confirms that no more will come
+        # (outage or shutdown).
         self.consuming = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -86,23 +109,44 @@ class MailConsumer:
             publisher = await connection.channel(publisher_confirms=True, on_return_raises=True)
             for ch in (channel, publisher):
                 ch.close_callbacks.add(lambda *_: lost.set())
-            await channel.set_qos(prefetch_count=self._settings.mailer_concurrency)
+            await channel.set_qos(
+                prefetch_count=PREFETCH_PER_SLOT * self._settings.mailer_concurrency
+            )
             topology = await declare_topology(channel, self._settings)
             dead_letters = await publisher.get_exchange(self._settings.dead_letter_exchange)
             self._settlement = Settlement(publisher, topology, dead_letters)
-            consumer_tag = await topology.queue.consume(self._on_message)
             self.consuming = True
-            log.info("consuming %s", self._settings.mailer_queue)
-            await _first_set(lost, self._stopping)
-            if lost.is_set():
-                raise ConnectionError("broker connection or channel closed")
-            await topology.queue.cancel(consumer_tag)
+            consumer_tag = await self._follow_the_pause(topology.queue, lost)
+            if consumer_tag is not None:
+                await topology.queue.cancel(consumer_tag)
             self.consuming = False
             await self._drain()
         finally:
             self.consuming = False
             self._connection = None
             await connection.close()
+
+    async def _follow_the_pause(self, queue: AbstractQueue, lost: asyncio.Event) -> str | None:
+        """Subscribed while delivery runs, unsubscribed while it is paused, until stop();
+        returns the subscription still open then. Raises when the broker is lost."""
+        consumer_tag: str | None = None
+        while True:
+            if self._delivery_pause.paused:
+                if consumer_tag is not None:
+                    await queue.cancel(consumer_tag)
+                    consumer_tag = None
+                    log.warning("not taking messages from %s while delivery is paused",
+                                self._settings.mailer_queue)
+                await _first_set(lost, self._stopping, self._delivery_pause.resumed)
+            else:
+                if consumer_tag is None:
+                    consumer_tag = await queue.consume(self._on_message)
+                    log.info("consuming %s", self._settings.mailer_queue)
+                await _first_set(lost, self._stopping, self._delivery_pause.held)
+            if lost.is_set():
+                raise ConnectionError("broker connection or channel closed")
+            if self._stopping.is_set():
+                return consumer_tag
 
     async def _drain(self) -> None:
         if not self._handlers:
@@ -167,18 +211,24 @@ class MailConsumer:
         self._handlers.add(task)
         try:
             with self._metrics.in_flight.track_inprogress():
-                await self._handle(message)
+                async with self._slots:
+                    await self._handle(message)
         finally:
             self._handlers.discard(task)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         settlement = self._settlement
-        if self._stopping.is_set() or settlement is None:
-            # Arrived between stop() and the broker taking note of the cancel.
+        if self._stopping.is_set() or self._delivery_pause.paused or settlement is None:
+            # Arrived between stop() or a pause and the broker taking note of the cancel:
+            # back to the queue untried (a try would be one more refused login).
             await message.reject(requeue=True)
             return
+        if _channel_closed(message):
+            # It waited for a slot while the connection dropped; the broker redelivers it.
+            return
         try:
-            await self._delivery.handle(message, settlement)
+            outcome = await self._delivery.handle(message.body, message.headers)
+            await self._apply(outcome, message, settlement)
         except Exception as exc:  # noqa: BLE001 - one message must not stop the others
             # Typically the channel went away under us: what was not acknowledged is
             # redelivered, and the record of sent mails prevents a second mail.
@@ -188,6 +238,43 @@ class MailConsumer:
                 # Otherwise it would hold a prefetch slot until the connection closes.
                 with contextlib.suppress(Exception):
                     await message.reject(requeue=True)
+
+    async def _apply(
+        self, outcome: Outcome, message: AbstractIncomingMessage, settlement: Settlement
+    ) -> None:
+        match outcome:
+            case Sent():
+                await message.ack()
+            case Failed(decision=Retry(delay=delay)):
+                await settlement.retry_later(message, delay, outcome.attempt, outcome.detail)
+                self._metrics.retried.labels(outcome.template).inc()
+                log.warning(
+                    "message %s (%s): attempt %d of %d failed (%s), retrying in %gs",
+                    message.message_id, outcome.template, outcome.attempt,
+                    self._settings.mailer_max_attempts, outcome.detail, delay,
+                )
+            case Failed(decision=Hold(reason=reason, hint=hint)):
+                # Paused first, so the messages in hand go back untried.
+                self._delivery_pause.hold(Problem(reason, hint, outcome.detail))
+                await message.reject(requeue=True)
+                log.info("message %s (%s) back in the queue, no attempt spent: delivery paused",
+                         message.message_id, outcome.template)
+            case Failed(decision=GiveUp(reason=reason)):
+                await settlement.dead_letter(
+                    message, reason, outcome.detail, outcome.template, outcome.attempt
+                )
+                self._metrics.dead_lettered.labels(outcome.template, reason).inc()
+                log.warning("message %s dead-lettered (%s, %s: %s)", message.message_id,
+                            outcome.template, reason, outcome.detail)
+            case _:
+                raise TypeError(f"no way to apply {outcome!r}")
+
+
+def _channel_closed(message: AbstractIncomingMessage) -> bool:
+    try:
+        return message.channel.is_closed
+    except ChannelInvalidStateError:  # aio-pika's answer for a closed channel
+        return True
 
 
 async def _first_set(*events: asyncio.Event) -> None:

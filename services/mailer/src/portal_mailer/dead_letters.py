@@ -1,9 +1,7 @@
-"""What a dead letter looks like, and the operator's commands to list and replay them.
+"""The operator's commands to list and replay dead letters (`portal-mailer dead-letters`).
 
-A dead letter is the original message body, unchanged, with headers saying why it could
-not be mailed. The consumer writes them (`dead_letter_message`); the broker writes some
-itself (a message redelivered too often, see `topology.DELIVERY_LIMIT`), and those carry
-the broker's `x-death` header instead, which `describe` reads as well.
+What a dead letter carries is `copies`' business: the consumer writes them, and the
+broker writes some itself (with its `x-death` header), which `describe` reads as well.
 
 `list_dead_letters` and `replay` take every message off the dead-letter queue without
 acknowledging it, look at the headers only, and then either give it back (rejected with
@@ -15,61 +13,17 @@ addresses.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from portal_mailer.config import MailerSettings
-from portal_mailer.retry import ATTEMPTS_HEADER
+from portal_mailer.copies import DETAIL_HEADER, REASON_HEADER, first_broker_death, replay_copy
 
-REASON_HEADER = "x-death-reason"
-DETAIL_HEADER = "x-death-detail"
-TEMPLATE_HEADER = "x-mailer-template"
-ORIGINAL_EXCHANGE_HEADER = "x-original-exchange"
-ORIGINAL_ROUTING_KEY_HEADER = "x-original-routing-key"
-DETAIL_MAX_CHARS = 200
 CONNECT_TIMEOUT_SECONDS = 10.0
-
-
-# --- writing -------------------------------------------------------------------------
-
-
-def original_route(message: AbstractIncomingMessage) -> dict[str, str]:
-    """Where the event was first published: kept across retries, which reroute it."""
-    headers = message.headers or {}
-    death = _first_broker_death(headers)
-    death_keys = death.get("routing-keys")
-    exchange = headers.get(ORIGINAL_EXCHANGE_HEADER, death.get("exchange", message.exchange))
-    routing_key = headers.get(
-        ORIGINAL_ROUTING_KEY_HEADER,
-        death_keys[0] if isinstance(death_keys, list) and death_keys else message.routing_key,
-    )
-    return {
-        ORIGINAL_EXCHANGE_HEADER: str(exchange or ""),
-        ORIGINAL_ROUTING_KEY_HEADER: str(routing_key or ""),
-    }
-
-
-def dead_letter_message(
-    message: AbstractIncomingMessage, reason: str, detail: str, template: str, attempts: int
-) -> aio_pika.Message:
-    return aio_pika.Message(
-        message.body,
-        headers={
-            REASON_HEADER: reason,
-            DETAIL_HEADER: detail[:DETAIL_MAX_CHARS],
-            TEMPLATE_HEADER: template,
-            ATTEMPTS_HEADER: attempts,
-            **original_route(message),
-        },
-        content_type=message.content_type,
-        message_id=message.message_id,
-        timestamp=datetime.now(UTC),
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
 
 
 # --- reading -------------------------------------------------------------------------
@@ -86,7 +40,7 @@ class DeadLetter:
 
 def describe(message: AbstractIncomingMessage) -> DeadLetter:
     headers = message.headers or {}
-    death = _first_broker_death(headers)
+    death = first_broker_death(headers)
     reason = headers.get(REASON_HEADER) or death.get("reason") or "unknown"
     when = message.timestamp or death.get("time")
     return DeadLetter(
@@ -96,13 +50,6 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
         detail=str(headers.get(DETAIL_HEADER, "")),
         dead_lettered_at=when if isinstance(when, datetime) else None,
     )
-
-
-def _first_broker_death(headers: Mapping[str, object]) -> Mapping[str, object]:
-    deaths = headers.get("x-death")
-    if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
-        return deaths[0]
-    return {}
 
 
 def _event_field(body: bytes, name: str) -> str | None:
@@ -171,22 +118,12 @@ async def replay(settings: MailerSettings, ids: Collection[str] | None = None) -
                 continue
             # Straight into the mailer queue by its name; confirmed before the ack.
             await channel.default_exchange.publish(
-                replay_message(message), settings.mailer_queue, mandatory=True
+                replay_copy(message), settings.mailer_queue, mandatory=True
             )
             await message.ack()
             replayed.append(letter.id)
     missing = sorted(set(ids or ()) - set(replayed))
     return ReplayResult(replayed, missing)
-
-
-def replay_message(message: AbstractIncomingMessage) -> aio_pika.Message:
-    return aio_pika.Message(
-        message.body,
-        headers=original_route(message),
-        content_type=message.content_type,
-        message_id=message.message_id,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
 
 
 async def _take_all(channel: AbstractChannel, queue_name: str) -> list[AbstractIncomingMessage]:

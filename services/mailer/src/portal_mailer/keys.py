@@ -6,6 +6,7 @@ from aiohttp import web
 from portal_mailer.config import MailerSettings
 from portal_mailer.consumer import MailConsumer
 from portal_mailer.metrics import MailerMetrics
+from portal_mailer.pause import DeliveryPause
 from portal_mailer.smtp import SmtpPool, SmtpReadiness
 
 SETTINGS = web.AppKey("settings", MailerSettings)
@@ -14,3 +15,4 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 SMTP = web.AppKey("smtp", SmtpPool)
 CONSUMER = web.AppKey("consumer", MailConsumer)
 SMTP_READINESS = web.AppKey("smtp_readiness", SmtpReadiness)
+PAUSE = web.AppKey("delivery_pause", DeliveryPause)

@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from portal_mailer.smtp_errors import HINTS
 from portal_shared.metrics import ScrapeHook, run_scrape_hooks
 
 
@@ -63,7 +64,24 @@ class MailerMetrics:
             "mailer_queue_consumers", "Consumers of a mailer queue as the broker reports them.",
             ["queue", "kind"], registry=self.registry,
         )
+        self.paused = Gauge(
+            "mailer_delivery_paused",
+            "1 while delivery is paused because the SMTP server refuses our setup, by reason "
+            "(the hint is in the log and /readyz); messages wait in the queue meanwhile.",
+            ["reason"], registry=self.registry,
+        )
+        self.pauses = Counter(
+            "mailer_delivery_pauses",
+            "Times delivery was paused because the SMTP server refused our setup.",
+            ["reason"], registry=self.registry,
+        )
+        self.show_pause(None)  # every reason's series exists from the start, at 0
         self.scrape_hooks: list[ScrapeHook] = []
+
+    def show_pause(self, reason: str | None) -> None:
+        for known in HINTS:
+            self.paused.labels(known).set(1 if known == reason else 0)
+            self.pauses.labels(known)
 
     def observe_queue(self, queue: str, kind: str, messages: int, consumers: int) -> None:
         self.queue_messages.labels(queue, kind).set(messages)

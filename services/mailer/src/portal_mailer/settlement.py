@@ -1,23 +1,21 @@
 """How a message leaves the mailer's hands: acknowledged, delayed for a retry, or dead-lettered.
 
-Delaying and dead-lettering publish a copy first, with publisher confirms and
-`mandatory`, and acknowledge the original only once the broker has taken the copy; if
-publishing fails the original is not acknowledged, and the broker redelivers it. So a
-message is never lost between two queues, at worst it is handled once more, which the
-mailer's record of sent mails makes harmless.
+The consumer applies each handler outcome through these. Delaying and dead-lettering
+publish a copy first (`copies`), with publisher confirms and `mandatory`, and acknowledge
+the original only once the broker has taken the copy; if publishing fails the original
+is not acknowledged, and the broker redelivers it. So a message is never lost between
+two queues, at worst it is handled once more, which the mailer's record of sent mails
+makes harmless.
 """
 
 from __future__ import annotations
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 
-from portal_mailer.dead_letters import DETAIL_MAX_CHARS, dead_letter_message, original_route
-from portal_mailer.retry import ATTEMPTS_HEADER
+from portal_mailer.copies import dead_letter_copy, retry_copy
 from portal_mailer.topology import MailerTopology
 
 PUBLISH_TIMEOUT_SECONDS = 10.0
-LAST_FAILURE_HEADER = "x-mailer-last-failure"
 
 
 class Settlement:
@@ -32,20 +30,9 @@ class Settlement:
         self, message: AbstractIncomingMessage, delay: float, attempts: int, detail: str
     ) -> None:
         """Park a copy in the delay queue for `delay`; it comes back as attempt attempts+1."""
-        copy = aio_pika.Message(
-            message.body,
-            headers={
-                ATTEMPTS_HEADER: attempts,
-                LAST_FAILURE_HEADER: detail[:DETAIL_MAX_CHARS],
-                **original_route(message),
-            },
-            content_type=message.content_type,
-            message_id=message.message_id,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
         await self._publisher.default_exchange.publish(
-            copy, self._topology.retry_queues[delay], mandatory=True,
-            timeout=PUBLISH_TIMEOUT_SECONDS,
+            retry_copy(message, attempts, detail), self._topology.retry_queues[delay],
+            mandatory=True, timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         await message.ack()
 
@@ -58,7 +45,7 @@ class Settlement:
         attempts: int,
     ) -> None:
         await self._dead_letters.publish(
-            dead_letter_message(message, reason, detail, template, attempts),
+            dead_letter_copy(message, reason, detail, template, attempts),
             self._topology.dead_letter_routing_key,
             mandatory=True,
             timeout=PUBLISH_TIMEOUT_SECONDS,

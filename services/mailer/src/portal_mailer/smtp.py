@@ -5,8 +5,12 @@ connection is reused; one the server has dropped, or that failed, is reopened on
 use. A connection goes back to the pool only between transactions: after a refused mail
 it is reset (RSET), and if that fails, or the send was cut short, it is closed — the
 next mail on a session still inside a transaction would be refused ("503 nested MAIL
-command") and given up for nothing. Failures are sorted into two kinds the consumer acts on: the mail itself was refused
-(sending it again will not help) or the server is unreachable or busy (try again later).
+command") and given up for nothing. Failures are sorted by `smtp_errors`: the mail was
+refused, the server is unreachable or busy, or it refuses our setup (login, certificate,
+EHLO name), which pauses delivery.
+
+The login is ours, not aiosmtplib's: it would try every mechanism the server offers in
+turn, and a provider counts each failed one against the account.
 """
 
 from __future__ import annotations
@@ -19,40 +23,49 @@ from typing import Any
 import aiosmtplib
 
 from portal_mailer.config import MailerSettings
+from portal_mailer.smtp_errors import (
+    AUTHENTICATION_UNAVAILABLE,
+    PermanentSmtpError,
+    SmtpError,
+    SmtpSetupError,
+    TransientSmtpError,
+    choose_mechanism,
+    classify,
+    classify_session,
+)
+
+__all__ = [
+    "PermanentSmtpError",
+    "SmtpConnection",
+    "SmtpError",
+    "SmtpPool",
+    "SmtpReadiness",
+    "SmtpSetupError",
+    "TransientSmtpError",
+    "classify",
+    "client_options",
+    "credentials",
+    "open_session",
+    "probe",
+]
 
 # A connection idle for longer than this is probed with NOOP before use: servers close
 # idle sessions, and finding out during MAIL FROM would fail an otherwise good mail.
 IDLE_PROBE_SECONDS = 20.0
 # Readiness: a mail accepted this recently proves the server answers; otherwise a probe
-# (connect, NOOP, QUIT) is made, and its result kept this long, so frequent /readyz
-# calls do not each open a session.
+# (connect, login, NOOP, QUIT) is made, and its result kept this long, so frequent
+# /readyz calls do not each open a session.
 READINESS_FRESH_SECONDS = 5.0
 # Below the shared readiness check's own deadline, so a hung server reads as "down".
 READINESS_PROBE_TIMEOUT_SECONDS = 1.5
 
 
-class SmtpError(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class PermanentSmtpError(SmtpError):
-    """The server refused this mail (5xx, unacceptable recipient)."""
-
-
-class TransientSmtpError(SmtpError):
-    """The server could not be reached or asked us to come back later."""
-
-
 def client_options(settings: MailerSettings) -> dict[str, Any]:
-    """aiosmtplib's connection options; it logs in on connect when a username is set."""
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    """aiosmtplib's connection options. No credentials: `open_session` logs in itself."""
     return {
         "hostname": settings.smtp_host,
         "port": settings.smtp_port,
-        "username": settings.smtp_username,
-        "password": password,
+        "local_hostname": settings.smtp_ehlo_name,
         "timeout": settings.smtp_timeout_seconds,
         "use_tls": settings.smtp_security == "tls",
         # False, not None, for "none": aiosmtplib would otherwise upgrade when offered.
@@ -61,19 +74,87 @@ def client_options(settings: MailerSettings) -> dict[str, Any]:
     }
 
 
+def credentials(settings: MailerSettings) -> tuple[str, str] | None:
+    if settings.smtp_username is None:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+    return settings.smtp_username, password
+
+
+async def open_session(client: aiosmtplib.SMTP, login: tuple[str, str] | None) -> None:
+    """Connect (TLS or STARTTLS as configured) and log in with one mechanism; on failure
+    the client is closed and the error sorted (`SmtpError`)."""
+    try:
+        await client.connect()
+        if login is not None:
+            await _log_in(client, *login)
+    except Exception as exc:
+        client.close()
+        raise classify_session(exc) from exc
+    except BaseException:
+        client.close()
+        raise
+
+
+async def _log_in(client: aiosmtplib.SMTP, username: str, password: str) -> None:
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    offered = client.server_auth_methods if client.supports_extension("auth") else []
+    mechanism = choose_mechanism(offered)
+    if mechanism is None:
+        raise SmtpSetupError(
+            f"connect: no usable AUTH mechanism offered ({' '.join(offered) or 'none'})",
+            AUTHENTICATION_UNAVAILABLE,
+        )
+    await getattr(client, f"auth_{mechanism.replace('-', '')}")(username, password)
+
+
+async def probe(
+    settings: MailerSettings,
+    timeout: float | None = None,
+    envelope: tuple[str, str] | None = None,
+) -> None:
+    """One session as a mail would open it (connect, TLS, login), then NOOP and QUIT.
+    With `envelope` (sender, recipient), a trial transaction first (MAIL, RCPT, RSET, no
+    DATA): some refusals of our setup come only there (a missing login: 530 at MAIL; an
+    EHLO name Postfix checks at RCPT). Raises the sorted `SmtpError` when the server does
+    not accept us; a refusal of the trial's recipient itself is not about our setup."""
+    options = client_options(settings)
+    if timeout is not None:
+        options["timeout"] = timeout
+    client = aiosmtplib.SMTP(**options)
+    await open_session(client, credentials(settings))
+    try:
+        if envelope is not None:
+            await _trial_transaction(client, *envelope)
+        await client.noop()
+        await client.quit()
+    except Exception as exc:
+        raise classify(exc) from exc
+    finally:
+        client.close()
+
+
+async def _trial_transaction(client: aiosmtplib.SMTP, sender: str, recipient: str) -> None:
+    try:
+        await client.mail(sender)
+        await client.rcpt(recipient)
+    except Exception as exc:
+        if not isinstance(classify(exc), PermanentSmtpError):
+            raise
+    await client.rset()
+
+
 class SmtpConnection:
     def __init__(self, settings: MailerSettings) -> None:
         self._client = aiosmtplib.SMTP(**client_options(settings))
+        self._login = credentials(settings)
         self._last_used = 0.0
 
     async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
-        try:
-            await self._connect_if_needed()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # Whatever goes wrong before MAIL FROM concerns the server or our account,
-            # never this particular mail.
-            self._client.close()
-            raise TransientSmtpError(f"connect: {_describe(exc)}") from exc
+        # Whatever goes wrong before MAIL FROM concerns the server or our setup, never
+        # this particular mail: open_session raises it sorted, transient or setup.
+        await self._connect_if_needed()
         try:
             await self._client.sendmail(sender, recipients, message)
         except Exception as exc:
@@ -115,30 +196,7 @@ class SmtpConnection:
             except (aiosmtplib.SMTPException, OSError):
                 self._client.close()
         if not self._client.is_connected:
-            await self._client.connect()
-
-
-def classify(exc: BaseException) -> SmtpError:
-    """Sort an error raised while sending one mail into permanent or transient."""
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [refused.code for refused in exc.recipients]
-        detail = f"recipient refused {','.join(map(str, codes))}"
-        return PermanentSmtpError(detail) if min(codes) >= 500 else TransientSmtpError(detail)
-    if isinstance(exc, aiosmtplib.SMTPHeloError | aiosmtplib.SMTPAuthenticationError):
-        return TransientSmtpError(_describe(exc))
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        permanent = exc.code >= 500
-        return (PermanentSmtpError if permanent else TransientSmtpError)(_describe(exc))
-    if isinstance(exc, aiosmtplib.SMTPNotSupported | ValueError):
-        # An address no server will take, e.g. non-ASCII without SMTPUTF8 support.
-        return PermanentSmtpError(f"unsendable address: {type(exc).__name__}")
-    return TransientSmtpError(_describe(exc))
-
-
-def _describe(exc: BaseException) -> str:
-    # Only the class and the reply code: server texts often echo the recipient address.
-    code = getattr(exc, "code", None)
-    return f"{type(exc).__name__} {code}" if code is not None else type(exc).__name__
+            await open_session(self._client, self._login)
 
 
 class SmtpPool:
@@ -167,17 +225,17 @@ class SmtpPool:
 
 
 class SmtpReadiness:
-    """Whether the SMTP server answers, cheaply: see READINESS_FRESH_SECONDS."""
+    """Whether the SMTP server accepts us, cheaply: see READINESS_FRESH_SECONDS."""
 
     def __init__(self, settings: MailerSettings, pool: SmtpPool) -> None:
-        self._options = client_options(settings) | {"timeout": READINESS_PROBE_TIMEOUT_SECONDS}
+        self._settings = settings
         self._pool = pool
         self._probed_at = -float("inf")
         self._probe_error: SmtpError | None = None
         self._lock = asyncio.Lock()
 
     async def check(self) -> None:
-        """Returns when the server answers; raises TransientSmtpError when it does not."""
+        """Returns when the server accepts us; raises the sorted `SmtpError` otherwise."""
         async with self._lock:
             now = time.monotonic()
             if now - self._pool.last_accepted < READINESS_FRESH_SECONDS:
@@ -188,14 +246,14 @@ class SmtpReadiness:
             if self._probe_error is not None:
                 raise self._probe_error
 
+    def forget(self) -> None:
+        """Drop the cached probe result (delivery resumed: an old refusal is stale)."""
+        self._probed_at = -float("inf")
+        self._probe_error = None
+
     async def _probe(self) -> SmtpError | None:
-        client = aiosmtplib.SMTP(**self._options)
         try:
-            await client.connect()
-            await client.noop()
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            return TransientSmtpError(f"probe: {_describe(exc)}")
-        finally:
-            client.close()
+            await probe(self._settings, READINESS_PROBE_TIMEOUT_SECONDS)
+        except SmtpError as exc:
+            return exc
         return None

@@ -12,7 +12,14 @@ from aiohttp import web
 
 from portal_web import sessions
 from portal_web.domain import forms
-from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.common import (
+    apis,
+    busy_result,
+    caller,
+    form,
+    form_page,
+    redirect,
+)
 from portal_web.pages.passwords import password_rules
 from portal_web.rendering import render
 from portal_web.upstream import Answer
@@ -145,8 +152,7 @@ async def confirm_email(request: web.Request) -> web.Response:
         address = str(answer.body.get("email", ""))
         return await render(request, "email_confirm_result.html", {"outcome": "changed", "address": address})
     if answer.status == 429:
-        wait = forms.wait_minutes(answer.retry_after())
-        return await render(request, "email_confirm_result.html", {"outcome": "busy", "wait": wait}, status=429)
+        return await busy_result(request, "email_confirm_result.html", answer)
     outcome = {410: "expired", 409: "taken"}.get(answer.status, "invalid")
     return await render(request, "email_confirm_result.html", {"outcome": outcome},
                         status=answer.status if outcome != "invalid" else 400)

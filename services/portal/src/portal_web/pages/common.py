@@ -9,10 +9,10 @@ from aiohttp import web
 
 from portal_shared.web import CORRELATION_ID, MAX_USER_AGENT_LENGTH, client_ip
 from portal_web import sessions
-from portal_web.domain.forms import FieldError, values_to_keep
+from portal_web.domain.forms import FieldError, values_to_keep, wait_minutes
 from portal_web.keys import CONTEXT, LANGUAGE
 from portal_web.rendering import render
-from portal_web.upstream import Apis, Caller
+from portal_web.upstream import Answer, Apis, Caller
 
 
 def apis(request: web.Request) -> Apis:
@@ -68,3 +68,17 @@ async def form_page(
         },
         status=status if status is not None else (422 if error_list else 200),
     )
+
+
+async def throttled_form(
+    request: web.Request, template: str, posted: Mapping[str, str], field: str, code: str, answer: Answer
+) -> web.Response:
+    """The form again after the API answered 429: the field marked, and how long to wait."""
+    wait = wait_minutes(answer.retry_after())
+    return await form_page(request, template, posted, [FieldError(field, code)], status=429, wait=wait)
+
+
+async def busy_result(request: web.Request, template: str, answer: Answer) -> web.Response:
+    """A link page (activation, reset, e-mail confirmation) after the API answered 429."""
+    wait = wait_minutes(answer.retry_after())
+    return await render(request, template, {"outcome": "busy", "wait": wait}, status=429)

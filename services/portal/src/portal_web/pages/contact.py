@@ -8,7 +8,14 @@ from portal_web import sessions
 from portal_web.domain import forms
 from portal_web.domain.safety import case_number
 from portal_web.pages.account import as_customer
-from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.common import (
+    apis,
+    caller,
+    form,
+    form_page,
+    redirect,
+    throttled_form,
+)
 from portal_web.rendering import render
 
 TEMPLATE = "contact.html"
@@ -36,8 +43,7 @@ async def submit(request: web.Request) -> web.Response:
     body["locale"] = caller(request).language
     answer = await apis(request).faq.call("POST", "/api/v1/contact", caller(request), body)
     if answer.status == 429:
-        return await form_page(request, TEMPLATE, posted, [forms.FieldError("message", "too_many_requests")],
-                               status=429, wait=forms.wait_minutes(answer.retry_after()))
+        return await throttled_form(request, TEMPLATE, posted, "message", "too_many_requests", answer)
     if not answer.ok:
         return await form_page(request, TEMPLATE, posted,
                                forms.from_problem(answer.code, answer.field_errors(), forms.CONTACT))

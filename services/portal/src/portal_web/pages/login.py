@@ -18,7 +18,14 @@ from portal_web import sessions
 from portal_web.domain import forms
 from portal_web.domain.safety import device_cookie_name, local_path
 from portal_web.keys import CONTEXT
-from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.common import (
+    apis,
+    caller,
+    form,
+    form_page,
+    redirect,
+    throttled_form,
+)
 
 TEMPLATE = "login.html"
 DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600  # as long as auth honours the token
@@ -47,9 +54,7 @@ async def submit(request: web.Request) -> web.Response:
         _keep_device(request, response, answer.body.get("device_token"))
         return response
     if answer.status == 429:
-        wait = forms.wait_minutes(answer.retry_after())
-        return await form_page(request, TEMPLATE, posted, [forms.FieldError("email", "too_many_attempts")],
-                               status=429, wait=wait)
+        return await throttled_form(request, TEMPLATE, posted, "email", "too_many_attempts", answer)
     if answer.code == "challenge_required":
         return await form_page(request, TEMPLATE, posted, [forms.FieldError("password", "challenge_required")],
                                status=428, challenge=True)

@@ -9,7 +9,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from portal_web.domain import forms
-from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.common import (
+    apis,
+    busy_result,
+    caller,
+    form,
+    form_page,
+    redirect,
+    throttled_form,
+)
 from portal_web.pages.passwords import password_rules
 from portal_web.rendering import render
 
@@ -29,9 +37,7 @@ async def submit_forgot(request: web.Request) -> web.Response:
     body = {"customer_number": posted["customer_number"].strip(), "email": posted["email"].strip()}
     answer = await apis(request).auth.call("POST", "/api/v1/auth/password/forgot", caller(request), body)
     if answer.status == 429:
-        wait = forms.wait_minutes(answer.retry_after())
-        return await form_page(request, FORGOT, posted, [forms.FieldError("customer_number", "too_many_requests")],
-                               status=429, wait=wait)
+        return await throttled_form(request, FORGOT, posted, "customer_number", "too_many_requests", answer)
     if not answer.ok:
         return await form_page(request, FORGOT, posted,
                                forms.from_problem(answer.code, answer.field_errors(), forms.FORGOT))
@@ -65,8 +71,7 @@ async def submit_reset(request: web.Request) -> web.Response:
     if answer.status == 400:
         return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
     if answer.status == 429:
-        wait = forms.wait_minutes(answer.retry_after())
-        return await render(request, "reset_result.html", {"outcome": "busy", "wait": wait}, status=429)
+        return await busy_result(request, "reset_result.html", answer)
     errors = forms.from_problem(answer.code, answer.field_errors(), forms.RESET)
     return await form_page(request, RESET, posted, errors, token=token, rules=await password_rules(request),
                            broken=forms.broken_rules(answer.field_errors()))

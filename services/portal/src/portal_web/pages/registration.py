@@ -12,7 +12,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from portal_web.domain import forms
-from portal_web.pages.common import apis, caller, form, form_page, redirect
+from portal_web.pages.common import (
+    apis,
+    busy_result,
+    caller,
+    form,
+    form_page,
+    redirect,
+)
 from portal_web.pages.passwords import password_rules
 from portal_web.rendering import render
 
@@ -92,8 +99,7 @@ async def activate(request: web.Request) -> web.Response:
     if answer.status == 410:
         return await render(request, "activate_result.html", {"outcome": "expired"}, status=410)
     if answer.status == 429:
-        wait = forms.wait_minutes(answer.retry_after())
-        return await render(request, "activate_result.html", {"outcome": "busy", "wait": wait}, status=429)
+        return await busy_result(request, "activate_result.html", answer)
     return await render(request, "activate_result.html", {"outcome": "invalid"}, status=400)
 
 

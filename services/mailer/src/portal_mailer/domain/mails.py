@@ -3,7 +3,7 @@
 `plan_mails` turns an event into one or more `PlannedMail`s: the template, the
 recipient, a Reply-To where answering helps, and the values the template shows, already
 formatted for the recipient's language and time zone. Rendering them is `rendering`'s
-job; sending them the consumer's.
+job; sending them `delivery`'s.
 
 The template name is also the mail's kind: the mailer records (event id, template) once
 a mail is sent, so an event with two mails (the contact form) can be retried after the
@@ -16,11 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from portal_mailer.config import MailerSettings
-from portal_mailer.rendering import (
+from portal_mailer.domain.formatting import (
     display_name,
     format_moment,
     format_validity,
@@ -45,6 +44,9 @@ from portal_shared.events import (
     ResetRequested,
     SuspiciousLogins,
 )
+
+if TYPE_CHECKING:
+    from portal_mailer.config import MailerSettings
 
 ACTIVATION_PATH = "/aktivieren"
 REGISTER_PATH = "/registrieren"
