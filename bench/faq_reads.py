@@ -1,7 +1,7 @@
 """FAQ read throughput: `GET /api/v1/faq` against a bare aiohttp handler that returns the
 same bytes, measured in the same run, plus the search endpoint (cached and uncached).
 
-    .venv/bin/python bench/faq_reads.py [--duration 10] [--connections 64]
+    .venv/bin/python bench/faq_reads.py [--duration 10] [--connections 64] [--reads-only]
 
 Creates its own database (dropped at the end), starts `portal-faq serve` and the bare
 handler as separate processes, and drives them with `wrk` when it is installed (Debian
@@ -52,6 +52,9 @@ class Result:
     requests_per_second: float
     p99_ms: float
     command: str
+    # CPU time of the server process per answer: much steadier than requests/s when
+    # other work shares the cores.
+    cpu_us: float = 0.0
 
 
 def main() -> int:
@@ -60,21 +63,23 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--tool", choices=["auto", "wrk", "aiohttp"], default="auto",
                         help="load generator (auto: wrk when installed)")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="only the bare handler, GET /api/v1/faq and its 304 (no search)")
     parser.add_argument("--baseline", nargs=2, metavar=("PORT", "BODY_FILE"), help=argparse.SUPPRESS)
-    parser.add_argument("--load", nargs=3, metavar=("URL", "CONNECTIONS", "SECONDS"),
+    parser.add_argument("--load", nargs=4, metavar=("URL", "CONNECTIONS", "SECONDS", "ETAG"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
         return serve_baseline(int(args.baseline[0]), Path(args.baseline[1]))
     if args.load:
-        return generate_load(args.load[0], int(args.load[1]), float(args.load[2]))
-    return run(args.duration, args.connections, args.tool)
+        return generate_load(args.load[0], int(args.load[1]), float(args.load[2]), args.load[3])
+    return run(args.duration, args.connections, args.tool, args.reads_only)
 
 
 # --- the run -------------------------------------------------------------------------
 
 
-def run(duration: int, connections: int, tool: str) -> int:
+def run(duration: int, connections: int, tool: str, reads_only: bool = False) -> int:
     database = f"faq_bench_{uuid.uuid4().hex[:8]}"
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
     asyncio.run(create_database(database, dsn))
@@ -83,15 +88,16 @@ def run(duration: int, connections: int, tool: str) -> int:
             faq_port, baseline_port = free_port(), free_port()
             faq_env = {**os.environ, "FAQ_DATABASE_URL": dsn, "FAQ_PORT": str(faq_port),
                        "SEARCH_MAX_PER_MINUTE": "1000000", "LOG_LEVEL": "WARNING"}
-            with process([sys.executable, "-m", "portal_faq.cli", "serve"], faq_env):
+            with process([sys.executable, "-m", "portal_faq.cli", "serve"], faq_env) as server:
                 faq = f"http://127.0.0.1:{faq_port}"
                 wait_until_up(f"{faq}/healthz")
-                body = urllib.request.urlopen(f"{faq}/api/v1/faq").read()
+                with urllib.request.urlopen(f"{faq}/api/v1/faq") as answer:
+                    body, etag = answer.read(), answer.headers["ETag"]
                 body_file = Path(scratch) / "faq.json"
                 body_file.write_bytes(body)
                 baseline_cmd = [sys.executable, __file__, "--baseline", str(baseline_port),
                                 str(body_file)]
-                with process(baseline_cmd, dict(os.environ)):
+                with process(baseline_cmd, dict(os.environ)) as bare:
                     baseline = f"http://127.0.0.1:{baseline_port}"
                     wait_until_up(f"{baseline}/")
                     lua = Path(scratch) / "searches.lua"
@@ -99,13 +105,20 @@ def run(duration: int, connections: int, tool: str) -> int:
                     lua.write_text(UNCACHED_SEARCH_LUA % quoted)
                     load = Load(duration, connections, lua, tool)
                     results = [
-                        load.measure("bare aiohttp, same bytes", f"{baseline}/"),
-                        load.measure("GET /api/v1/faq", f"{faq}/api/v1/faq"),
-                        load.measure("search, repeated query",
-                                     f"{faq}/api/v1/faq/search?q=passwort+vergessen"),
-                        load.measure("search, every query new",
-                                     f"{faq}/api/v1/faq/search", vary_search=True),
+                        load.measure("bare aiohttp, same bytes", f"{baseline}/", bare.pid),
+                        load.measure("GET /api/v1/faq", f"{faq}/api/v1/faq", server.pid),
+                        load.measure("GET /api/v1/faq, 304", f"{faq}/api/v1/faq", server.pid,
+                                     etag=etag),
                     ]
+                    if not reads_only:
+                        results += [
+                            load.measure("search, repeated query",
+                                         f"{faq}/api/v1/faq/search?q=passwort+vergessen",
+                                         server.pid),
+                            load.measure("search, every query new",
+                                         f"{faq}/api/v1/faq/search", server.pid,
+                                         vary_search=True),
+                        ]
         report(results, len(body), duration, connections, load.tool)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -116,11 +129,15 @@ def report(results: list[Result], body_size: int, duration: int, connections: in
     baseline = results[0].requests_per_second
     print(f"\nFAQ reads: {connections} connections, {duration} s each, {tool}, "
           f"{os.cpu_count()} CPUs, response {body_size} bytes\n")
-    print(f"| {'target':<28} | {'requests/s':>10} | {'p99 ms':>7} | {'vs bare':>7} |")
-    print(f"|{'-' * 30}|{'-' * 12}|{'-' * 9}|{'-' * 9}|")
+    bare_cpu = results[0].cpu_us
+    print(f"| {'target':<28} | {'requests/s':>10} | {'p99 ms':>7} | {'vs bare':>7} "
+          f"| {'CPU µs/req':>10} | {'CPU ratio':>9} |")
+    print(f"|{'-' * 30}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 11}|")
     for r in results:
         ratio = r.requests_per_second / baseline if baseline else 0.0
-        print(f"| {r.name:<28} | {r.requests_per_second:>10.0f} | {r.p99_ms:>7.2f} | {ratio:>7.2f} |")
+        cpu_ratio = bare_cpu / r.cpu_us if r.cpu_us else 0.0
+        print(f"| {r.name:<28} | {r.requests_per_second:>10.0f} | {r.p99_ms:>7.2f} | {ratio:>7.2f} "
+              f"| {r.cpu_us:>10.0f} | {cpu_ratio:>9.2f} |")
     print("\nload commands:")
     for r in results:
         print(f"  {r.command}")
@@ -141,31 +158,45 @@ class Load:
         # server; wrk is the reference.
         self.tool = "wrk" if self.wrk else "aiohttp client (the client is the bottleneck)"
 
-    def measure(self, name: str, url: str, vary_search: bool = False) -> Result:
+    def measure(
+        self, name: str, url: str, pid: int, vary_search: bool = False, etag: str | None = None
+    ) -> Result:
+        """`pid`: the server answering (its CPU time is read); `etag`: sent as
+        If-None-Match, so every answer is a 304."""
         self._warm_up(url)
+        cpu_before = cpu_seconds(pid)
         if self.wrk:
             threads = 1  # two cores: one for the server, one for the load
             command = [self.wrk, f"-t{threads}", f"-c{self.connections}", f"-d{self.duration}s",
                        "--latency"]
             if vary_search:
                 command += ["-s", str(self.search_script)]
+            if etag is not None:
+                command += ["-H", f"If-None-Match: {etag}"]
             command.append(url)
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             rps, p99 = parse_wrk(output)
         else:
             target = f"{url}?q=" if vary_search else url
             command = [sys.executable, __file__, "--load", target, str(self.connections),
-                       str(self.duration)]
+                       str(self.duration), etag or "-"]
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             measured = json.loads(output)
             rps, p99 = measured["requests_per_second"], measured["p99_ms"]
-        return Result(name, rps, p99, " ".join(command))
+        cpu = cpu_seconds(pid) - cpu_before
+        return Result(name, rps, p99, " ".join(command), cpu / (rps * self.duration) * 1e6)
 
     def _warm_up(self, url: str) -> None:
         # The first read fills the FAQ's cache and the connection pool; not measured.
         first = f"{url}?q=warm" if url.endswith("/search") else url
         for _ in range(3):
             urllib.request.urlopen(first).read()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def parse_wrk(output: str) -> tuple[float, float]:
@@ -178,9 +209,13 @@ def parse_wrk(output: str) -> tuple[float, float]:
     return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def generate_load(url: str, connections: int, seconds: float) -> int:
-    """The fallback load generator: `connections` clients in a loop; prints JSON."""
+def generate_load(url: str, connections: int, seconds: float, etag: str = "-") -> int:
+    """The fallback load generator: `connections` clients in a loop; prints JSON.
+    `etag` other than "-" goes out as If-None-Match (and 304 is the expected answer)."""
     import aiohttp
+
+    headers = {"If-None-Match": etag} if etag != "-" else {}
+    expected = 304 if headers else 200
 
     async def client(session: aiohttp.ClientSession, deadline: float, latencies: list[float],
                      worker: int) -> None:
@@ -191,9 +226,9 @@ def generate_load(url: str, connections: int, seconds: float) -> int:
             if url.endswith("?q="):
                 target = url + f"{SEARCHES[n % len(SEARCHES)]} {worker}-{n}".replace(" ", "+")
             started = time.perf_counter()
-            async with session.get(target) as response:
+            async with session.get(target, headers=headers) as response:
                 await response.read()
-                assert response.status == 200
+                assert response.status == expected
             latencies.append(time.perf_counter() - started)
 
     async def drive() -> dict[str, float]:

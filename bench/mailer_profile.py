@@ -98,18 +98,18 @@ def summary(path: Path, mails: int, top: int = 15) -> str:
         total += count
     if not total:
         return "no samples"
-    cpu_ms_per_mail = total / SAMPLES_PER_SECOND * 1000 / mails if mails else 0.0
+    busy_ms_per_mail = total / SAMPLES_PER_SECOND * 1000 / mails if mails else 0.0
     lines = [
         (
             f"{total} samples at {SAMPLES_PER_SECOND}/s for {mails} mails: "
-            f"{cpu_ms_per_mail:.2f} ms of replica CPU per mail"
+            f"{busy_ms_per_mail:.2f} ms of replica busy time per mail (running or runnable)"
         ),
         "",
         "| part | share | ms per mail |",
         "|---|---|---|",
     ]
     for part, count in parts.most_common():
-        lines.append(f"| {part} | {count / total:.0%} | {cpu_ms_per_mail * count / total:.3f} |")
+        lines.append(f"| {part} | {count / total:.0%} | {busy_ms_per_mail * count / total:.3f} |")
     lines += ["", f"top {top} functions by own samples:"]
     for leaf, count in leaves.most_common(top):
         lines.append(f"  {count / total:6.1%}  {leaf}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -118,3 +121,118 @@ async def run_command(*argv: str, env: dict[str, str] | None = None) -> CommandR
 
 def console_script(name: str) -> str:
     return str(Path(sys.executable).parent / name)
+
+
+class ServiceProcess:
+    """A service's console script run as a child process, as operators start it (`portal-auth
+    serve`, `portal-mailer serve`), configured by environment variables; its log goes to a
+    file that `log_tail` shows when a test fails."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, log_dir: Path) -> None:
+        self.name = name
+        self.port = port
+        self._argv = argv
+        self._env = env
+        self.log = log_dir / f"{name}.log"
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self, timeout: float = 45, ready_path: str = "/readyz") -> ServiceProcess:
+        """Start and wait until `ready_path` answers 200 (`/readyz`: database and broker
+        reachable; `/healthz`: the process serves)."""
+        with self.log.open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                *self._argv, env=self._env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+            )
+        await self.start_ready(timeout, ready_path)
+        return self
+
+    async def start_ready(self, timeout: float = 45, path: str = "/readyz") -> None:
+        async def answers() -> bool:
+            assert self._process is not None
+            if self._process.returncode is not None:
+                raise AssertionError(f"{self.name} exited:\n{self.log_tail()}")
+            return await self.status(path) == 200
+
+        await eventually(answers, timeout=timeout, interval=0.2)
+
+    async def status(self, path: str) -> int:
+        """The HTTP status of a GET (0 when the process does not answer)."""
+        return (await self._get(path))[0]
+
+    async def text(self, path: str) -> str | None:
+        status, body = await self._get(path)
+        return body if status == 200 else None
+
+    async def _get(self, path: str) -> tuple[int, str]:
+        import aiohttp
+
+        try:
+            async with aiohttp.ClientSession() as http, http.get(
+                f"{self.base_url}{path}", timeout=aiohttp.ClientTimeout(total=5)
+            ) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            return 0, ""
+
+    async def metric(self, name: str) -> float:
+        """Sum of a Prometheus metric's samples over all labels."""
+        text = await self.text("/metrics")
+        assert text is not None, f"{self.name}: /metrics unreachable"
+        return sum(
+            float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith((f"{name}{{", f"{name} "))
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    async def stop(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            try:
+                await asyncio.wait_for(self._process.wait(), 20)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+@asynccontextmanager
+async def serving(
+    program: str, env: Mapping[str, str], port: int, timeout: float = 30
+) -> AsyncIterator[str]:
+    """`program serve` as a process of its own (`env` over ours), yielding its base URL
+    once it answers /healthz; terminated afterwards. A process that exits before it is
+    healthy fails at once, with the end of what it wrote to stderr."""
+    with tempfile.TemporaryFile() as stderr:
+        process = await asyncio.create_subprocess_exec(
+            console_script(program), "serve", env={**os.environ, **env},
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        async def healthy(http: aiohttp.ClientSession) -> bool:
+            if process.returncode is not None:
+                stderr.seek(0)
+                said = stderr.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{program} serve exited with {process.returncode}:\n{said}")
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        try:
+            async with aiohttp.ClientSession() as http:
+                await eventually(lambda: healthy(http), timeout=timeout)
+            yield base
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+

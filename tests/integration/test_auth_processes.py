@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
@@ -20,58 +21,34 @@ import pytest
 from portal_devtools.mailsink import free_port
 from tests.challenge_support import solved
 from tests.conftest import AmqpNames
-from tests.integration.conftest import CUSTOMERS, GOOD_PASSWORD, registration
-from tests.support import console_script, eventually, run_command
+from tests.integration.conftest import GOOD_PASSWORD, registration
+from tests.support import console_script, run_command, serving
 
 pytestmark = pytest.mark.integration
 
 
-async def _serve(database_url: str, amqp: AmqpNames, key_dir: Path) -> AsyncIterator[str]:
+def _replica(database_url: str, amqp: AmqpNames, key_dir: Path):  # type: ignore[no-untyped-def]
     port = free_port()
     env = {
-        **os.environ, "AUTH_DATABASE_URL": database_url, "AMQP_URL": amqp.url,
+        "AUTH_DATABASE_URL": database_url, "AMQP_URL": amqp.url,
         "EVENTS_EXCHANGE": amqp.exchange, "AUTH_PORT": str(port), "JWT_KEY_DIR": str(key_dir),
     }
-    process = await asyncio.create_subprocess_exec(
-        console_script("portal-auth"), "serve", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            await eventually(lambda: _answers(http, f"{base}/healthz"), timeout=30)
-        yield base
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 20)
-
-
-async def _answers(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(url) as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
+    return serving("portal-auth", env, port)
 
 
 @pytest.fixture
-async def seeded(database_url: str) -> str:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.executemany("INSERT INTO auth.customers (customer_number, last_name) VALUES ($1, $2)", CUSTOMERS)
-    finally:
-        await conn.close()
+async def seeded(database_url: str, customers: object) -> str:
     return database_url
 
 
 @pytest.fixture
 async def two_replicas(seeded: str, amqp_names: AmqpNames, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    first, second = _serve(seeded, amqp_names, tmp_path), _serve(seeded, amqp_names, tmp_path)
-    a, b = await asyncio.gather(anext(first), anext(second))
-    yield a, b
-    for replica in (first, second):
-        with pytest.raises(StopAsyncIteration):
-            await anext(replica)
+    async with AsyncExitStack() as replicas:
+        a, b = await asyncio.gather(
+            replicas.enter_async_context(_replica(seeded, amqp_names, tmp_path)),
+            replicas.enter_async_context(_replica(seeded, amqp_names, tmp_path)),
+        )
+        yield a, b
 
 
 async def test_failures_on_one_replica_need_a_challenge_on_the_other(

@@ -20,7 +20,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
-from portal_faq.keys import CACHE, WATCHER
+from portal_faq.keys import CONTEXT
 from tests.conftest import AmqpNames
 from tests.support import eventually, running
 
@@ -502,11 +502,11 @@ async def test_an_edit_on_one_replica_refreshes_the_others_cache(
 ) -> None:
     async with running(create_app(settings)) as editor_side, running(create_app(settings)) as other:
         other_app = other.server.app
-        await asyncio.wait_for(other_app[WATCHER].listening.wait(), 10)
+        await asyncio.wait_for(other_app[CONTEXT].watcher.listening.wait(), 10)
         path = f"{ENTRIES}/einloggen"
         before = await other.get(path)
         assert (await other.get(path)).status == 200
-        assert other_app[CACHE].hits == 1  # the second read came from memory
+        assert other_app[CONTEXT].cache.hits == 1  # the second read came from memory
 
         entry = await before.json()
         changed = await editor_side.put(

@@ -5,10 +5,8 @@ an editor's token, editing (no 5xx, no answer outside the document)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -20,46 +18,16 @@ from portal_devtools.mailsink import free_port
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
 from tests.conftest import AmqpNames
-from tests.integration.conftest import CUSTOMERS, GOOD_PASSWORD, registration
-from tests.support import console_script, eventually, run_command, running
+from tests.integration.conftest import GOOD_PASSWORD, registration
+from tests.support import console_script, run_command, running, serving
 
 pytestmark = pytest.mark.integration
 
 
-@asynccontextmanager
-async def serving(program: str, env: dict[str, str], port: int) -> AsyncIterator[str]:
-    """`program serve` as a process of its own, once it answers /healthz."""
-    process = await asyncio.create_subprocess_exec(
-        console_script(program), "serve", env={**os.environ, **env},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            await eventually(lambda: _answers(http, f"{base}/healthz"), timeout=30)
-        yield base
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 20)
-
-
-async def _answers(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(url) as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
-
-
 @pytest.fixture
 async def auth_and_faq(
-    database_url: str, amqp_names: AmqpNames, tmp_path: Path
+    database_url: str, customers: object, amqp_names: AmqpNames, tmp_path: Path
 ) -> AsyncIterator[tuple[str, str]]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.executemany("INSERT INTO auth.customers (customer_number, last_name) VALUES ($1, $2)", CUSTOMERS)
-    finally:
-        await conn.close()
     broker = {"AMQP_URL": amqp_names.url, "EVENTS_EXCHANGE": amqp_names.exchange}
     auth_port, faq_port = free_port(), free_port()
     auth_env = {

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from portal_faq.app import create_app
 from portal_faq.cache import LISTENER_NAME, ResponseCache
 from portal_faq.config import FaqSettings
-from portal_faq.keys import CACHE, WATCHER
+from portal_faq.keys import CONTEXT
 from tests.conftest import AmqpNames
 from tests.support import eventually, running
 
@@ -32,12 +32,12 @@ async def faq_client(database_url: str, amqp_names: AmqpNames) -> AsyncIterator[
         faq_database_url=database_url, amqp_url=amqp_names.url, events_exchange=amqp_names.exchange
     )
     async with running(create_app(settings)) as client:
-        await asyncio.wait_for(client.server.app[WATCHER].listening.wait(), 10)
+        await asyncio.wait_for(client.server.app[CONTEXT].watcher.listening.wait(), 10)
         yield client
 
 
 def cache(client: TestClient) -> ResponseCache:
-    return client.server.app[CACHE]
+    return client.server.app[CONTEXT].cache
 
 
 async def execute(database_url: str, sql: str) -> None:
@@ -155,6 +155,6 @@ async def test_without_the_listener_nothing_is_served_from_memory(
     await faq_client.get("/api/v1/faq")
     assert len(cache(faq_client)) == 0  # read from the database each time
 
-    await asyncio.wait_for(faq_client.server.app[WATCHER].listening.wait(), 10)
+    await asyncio.wait_for(faq_client.server.app[CONTEXT].watcher.listening.wait(), 10)
     await faq_client.get("/api/v1/faq")
     assert len(cache(faq_client)) == 1

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
-from portal_faq.keys import POOL, SEARCH_INDEX, WATCHER
+from portal_faq.keys import CONTEXT, POOL
 from tests.conftest import AmqpNames
 from tests.support import eventually, running
 
@@ -68,7 +68,7 @@ async def faq_client(
     )
     async with running(create_app(settings)) as client:
         if in_memory:
-            await asyncio.wait_for(client.server.app[SEARCH_INDEX].ready.wait(), 10)
+            await asyncio.wait_for(client.server.app[CONTEXT].search_index.ready.wait(), 10)
         yield client
 
 
@@ -184,7 +184,7 @@ async def test_database_searches_are_rate_limited_per_client_but_cached_ones_are
         faq_database_url=database_url, search_max_per_minute=3, faq_search_in_memory=False
     )
     async with running(create_app(settings)) as client:
-        await asyncio.wait_for(client.server.app[WATCHER].listening.wait(), 10)  # cache on
+        await asyncio.wait_for(client.server.app[CONTEXT].watcher.listening.wait(), 10)  # cache on
         statuses = [(await client.get(f"/api/v1/faq/search?q=passwort{i}")).status for i in range(4)]
         repeated = [(await client.get("/api/v1/faq/search?q=passwort0")).status for _ in range(5)]
     assert statuses == [200, 200, 200, 429]
@@ -194,7 +194,7 @@ async def test_database_searches_are_rate_limited_per_client_but_cached_ones_are
 async def test_searches_the_index_answers_are_not_rate_limited(database_url: str) -> None:
     settings = FaqSettings(faq_database_url=database_url, search_max_per_minute=3)
     async with running(create_app(settings)) as client:
-        await asyncio.wait_for(client.server.app[SEARCH_INDEX].ready.wait(), 10)
+        await asyncio.wait_for(client.server.app[CONTEXT].search_index.ready.wait(), 10)
         statuses = [(await client.get(f"/api/v1/faq/search?q=passwort{i}")).status for i in range(6)]
     assert statuses == [200] * 6
 
@@ -202,7 +202,7 @@ async def test_searches_the_index_answers_are_not_rate_limited(database_url: str
 async def test_the_index_is_rebuilt_when_the_content_changes(database_url: str) -> None:
     settings = FaqSettings(faq_database_url=database_url)
     async with running(create_app(settings)) as client:
-        holder = client.server.app[SEARCH_INDEX]
+        holder = client.server.app[CONTEXT].search_index
         await asyncio.wait_for(holder.ready.wait(), 10)
         builds = holder.builds
         assert await search(client, "Quietschente") == []

@@ -347,3 +347,47 @@ async def test_not_found_is_not_cached_and_old_answers_make_room() -> None:
 
 async def _value(text: str) -> Rendered:
     return rendered(text)
+
+
+# --- the editor decision, and domain errors at the HTTP edge -----------------------
+
+
+def test_an_editor_passes_and_others_are_told_why() -> None:
+    from portal_faq.domain.editors import require_editor
+    from portal_faq.domain.errors import NotAnEditor, NotAuthenticated
+
+    require_editor(frozenset({"faq_editor", "customer"}))
+    with pytest.raises(NotAnEditor):
+        require_editor(frozenset({"customer"}))
+    with pytest.raises(NotAuthenticated) as ended:
+        require_editor(None)  # the session ended after the token was issued
+    assert ended.value.invalid_token
+
+
+def test_domain_errors_become_their_problems() -> None:
+    from portal_faq.domain import errors
+    from portal_faq.problems import problem_for
+
+    cases = {
+        errors.EntryNotFound("x"): (404, "faq_entry_not_found", {}),
+        errors.CategoryNotFound("x"): (404, "faq_category_not_found", {}),
+        errors.PreconditionRequired(): (428, "precondition_required", {}),
+        errors.PreconditionFailed(): (412, "precondition_failed", {}),
+        errors.SlugTaken(): (409, "slug_taken", {}),
+        errors.PositionTaken(): (409, "position_taken", {}),
+        errors.CategoryNotEmpty(): (409, "category_not_empty", {}),
+        errors.NotAnEditor(): (403, "forbidden", {}),
+        errors.UnknownCategory("x"): (422, "validation_error", {}),
+        errors.NotAuthenticated(invalid_token=False): (401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
+        errors.NotAuthenticated(invalid_token=True): (
+            401, "unauthorized", {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ),
+        errors.AuthUnavailable(): (503, "service_unavailable", {"Retry-After": "30"}),
+        errors.TooManyRequests(17): (429, "too_many_attempts", {"Retry-After": "17"}),
+    }
+    for error, (status, code, headers) in cases.items():
+        problem = problem_for(error)
+        assert (problem.kind.status, problem.kind.code) == (status, code), error
+        assert dict(problem.headers or {}) == headers, error
+    unknown = problem_for(errors.UnknownCategory("x"))
+    assert [(e.field, e.code) for e in unknown.errors] == [("category", "unknown_category")]

@@ -7,8 +7,8 @@ import json
 import re
 
 from portal_faq.domain.search_index import Entry, SearchIndex, lexemes
-from portal_faq.reading import _encode, search_body
-from portal_faq.views import search_view
+from portal_faq.search import search_body
+from portal_faq.views import encode, search_view
 
 
 def entry(slug: str, question: str, answer: str, position: int, **extra: object) -> Entry:
@@ -132,6 +132,6 @@ def test_the_search_body_is_the_views_json_byte_for_byte() -> None:
     for language in ("de", "en"):
         results = INDEX.search("passwort vergessen", 10, language)
         body = search_body(results, language)
-        assert body == _encode(search_view(results, language))
+        assert body == encode(search_view(results, language))
         assert json.loads(body)["results"][0]["slug"] == "passwort-vergessen"
     assert search_body([], "de") == b'{"language":"de","results":[]}'

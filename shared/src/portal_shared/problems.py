@@ -182,17 +182,26 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except Problem as problem:
-        return problem_response(request, problem.kind, problem.errors, problem.headers, problem.extra)
-    except web.HTTPException as exc:
-        kind = _BY_STATUS.get(exc.status)
+    except Exception as error:  # noqa: BLE001 - every error gets its answer
+        return problem_answer(request, error)
+
+
+def problem_answer(request: web.Request, error: Exception) -> web.StreamResponse:
+    """The problem+json answer to what a handler raised; an HTTP error without a problem
+    type of its own is raised again for aiohttp to answer."""
+    if isinstance(error, Problem):
+        return problem_response(request, error.kind, error.errors, error.headers, error.extra)
+    if isinstance(error, web.HTTPException):
+        kind = _BY_STATUS.get(error.status)
         if kind is None:
-            raise
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+            raise error
+        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return problem_response(request, kind, headers=headers)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(request, INTERNAL_ERROR)
+    log.error(
+        "unhandled error on %s %s", request.method, request.path,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    return problem_response(request, INTERNAL_ERROR)
 
 
 M = TypeVar("M", bound=BaseModel)

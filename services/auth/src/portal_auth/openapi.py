@@ -6,34 +6,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from portal_auth import schemas
+from portal_shared.openapi import BEARER, BODY_ERRORS, body, document, ok, problems
 
-JSON = "application/json"
-PROBLEM = "application/problem+json"
-REF = "#/components/schemas/{model}"
-
-_problem_schema = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string", "description": "German, or English with Accept-Language: en"},
-        "code": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "code"],
-                "properties": {"field": {"type": "string"}, "code": {"type": "string"}},
-            },
-        },
-    },
-}
 _token_pair = {
     "type": "object",
     "required": ["access_token", "token_type", "expires_in", "refresh_token"],
@@ -152,24 +127,9 @@ def _problems(*statuses: int) -> dict[str, Any]:
         428: "A solved challenge is needed (`challenge_required`): GET /challenge, send `altcha`",
         429: "Too many attempts (see Retry-After)",
     }
-    return {
-        str(s): {"description": described.get(s, "Error"), "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}}
-        for s in statuses
-    }
+    return problems(described, *statuses)
 
 
-def _ok(status: int, schema_name: str | None, description: str) -> dict[str, Any]:
-    if schema_name is None:
-        return {str(status): {"description": description}}
-    return {str(status): {"description": description, "content": {JSON: {"schema": {"$ref": REF.format(model=schema_name)}}}}}
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True, "content": {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
-
-
-BEARER = [{"bearer": []}]
-BODY_ERRORS = (400, 413, 415, 422)
 
 
 def _operations() -> dict[str, dict[str, Any]]:
@@ -177,8 +137,8 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         f"{p}/register": {"post": {
             "summary": "Register with customer number and last name (and the letter's code, if one was sent)",
-            "requestBody": _body(schemas.RegisterRequest),
-            "responses": {**_ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 428, 429)},
+            "requestBody": body(schemas.RegisterRequest),
+            "responses": {**ok(202, "Status", "Accepted; a mail follows"), **_problems(*BODY_ERRORS, 428, 429)},
         }},
         f"{p}/register/resend": {"post": {
             "summary": "Send the activation mail again (same answer whether or not a "
@@ -186,56 +146,56 @@ def _operations() -> dict[str, dict[str, Any]]:
             "description": "A new link (the older ones stop working) only for a pending "
                            "registration of this address; at most 3 an hour per address, "
                            "beyond that the same 202 without a mail. 429 per client IP.",
-            "requestBody": _body(schemas.ResendActivationRequest),
-            "responses": {**_ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
+            "requestBody": body(schemas.ResendActivationRequest),
+            "responses": {**ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
         }},
         f"{p}/activate": {"post": {
             "summary": "Activate the account with the mailed token",
             "description": "409 already_activated: the token was used and its account is "
                            "active (log in); 400 token_invalid: unknown, malformed or replaced.",
-            "requestBody": _body(schemas.ActivateRequest),
-            "responses": {**_ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 409, 410, 429)},
+            "requestBody": body(schemas.ActivateRequest),
+            "responses": {**ok(200, "Status", "Activated"), **_problems(*BODY_ERRORS, 409, 410, 429)},
         }},
         f"{p}/login": {"post": {
             "summary": "Log in with e-mail address and password",
-            "requestBody": _body(schemas.LoginRequest),
-            "responses": {**_ok(200, "LoggedIn", "Logged in"), **_problems(*BODY_ERRORS, 401, 428, 429)},
+            "requestBody": body(schemas.LoginRequest),
+            "responses": {**ok(200, "LoggedIn", "Logged in"), **_problems(*BODY_ERRORS, 401, 428, 429)},
         }},
         f"{p}/challenge": {"get": {
             "summary": "A proof-of-work challenge (ALTCHA) for logins and registrations after failures",
-            "responses": _ok(200, "Challenge", "Valid for 10 minutes, once"),
+            "responses": ok(200, "Challenge", "Valid for 10 minutes, once"),
         }},
         f"{p}/refresh": {"post": {
             "summary": "Exchange a refresh token (rotated on every use)",
-            "requestBody": _body(schemas.RefreshRequest),
-            "responses": {**_ok(200, "TokenPair", "New tokens"), **_problems(*BODY_ERRORS, 401, 429)},
+            "requestBody": body(schemas.RefreshRequest),
+            "responses": {**ok(200, "TokenPair", "New tokens"), **_problems(*BODY_ERRORS, 401, 429)},
         }},
         f"{p}/logout": {"post": {
             "summary": "End the session of this access token", "security": BEARER,
-            "responses": {**_ok(204, None, "Logged out"), **_problems(401)},
+            "responses": {**ok(204, None, "Logged out"), **_problems(401)},
         }},
         f"{p}/me": {
             "get": {
                 "summary": "The logged-in customer", "security": BEARER,
-                "responses": {**_ok(200, "Profile", "Profile"), **_problems(401)},
+                "responses": {**ok(200, "Profile", "Profile"), **_problems(401)},
             },
             "delete": {
                 "summary": "Delete the account (GDPR art. 17)", "security": BEARER,
-                "requestBody": _body(schemas.DeleteAccountRequest),
-                "responses": {**_ok(204, None, "Deleted"), **_problems(*BODY_ERRORS, 401, 429)},
+                "requestBody": body(schemas.DeleteAccountRequest),
+                "responses": {**ok(204, None, "Deleted"), **_problems(*BODY_ERRORS, 401, 429)},
             },
         },
         f"{p}/session": {"get": {
             "summary": "Whether the bearer's session is still open, and the account's "
                        "current roles (for other services, before sensitive actions)",
             "security": BEARER,
-            "responses": {**_ok(200, "SessionRoles", "Open; the roles the account holds now"),
+            "responses": {**ok(200, "SessionRoles", "Open; the roles the account holds now"),
                           **_problems(401)},
         }},
         f"{p}/me/password": {"post": {
             "summary": "Change the password; other sessions end", "security": BEARER,
-            "requestBody": _body(schemas.ChangePasswordRequest),
-            "responses": {**_ok(204, None, "Changed"), **_problems(*BODY_ERRORS, 401, 429)},
+            "requestBody": body(schemas.ChangePasswordRequest),
+            "responses": {**ok(204, None, "Changed"), **_problems(*BODY_ERRORS, 401, 429)},
         }},
         f"{p}/me/email": {"post": {
             "summary": "Change the e-mail address: a confirmation link goes to the new one",
@@ -244,8 +204,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                            "the link is confirmed. 422 email_unchanged / current_password_invalid "
                            "(field password); 429 per account (5 an hour) or after wrong passwords.",
             "security": BEARER,
-            "requestBody": _body(schemas.ChangeEmailRequest),
-            "responses": {**_ok(202, "Status", "Link sent to the new address"),
+            "requestBody": body(schemas.ChangeEmailRequest),
+            "responses": {**ok(202, "Status", "Link sent to the new address"),
                           **_problems(*BODY_ERRORS, 401, 403, 429)},
         }},
         f"{p}/me/email/confirm": {"post": {
@@ -254,8 +214,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                            "notice; reset links still out stop working. 409 email_taken when "
                            "another account took the address meanwhile; 410 after "
                            "EMAIL_CHANGE_TTL_HOURS; 400 unknown, used or replaced.",
-            "requestBody": _body(schemas.ConfirmEmailRequest),
-            "responses": {**_ok(200, "EmailChanged", "Changed"),
+            "requestBody": body(schemas.ConfirmEmailRequest),
+            "responses": {**ok(200, "EmailChanged", "Changed"),
                           **_problems(*BODY_ERRORS, 409, 410, 429)},
         }},
         f"{p}/me/sessions": {"get": {
@@ -265,42 +225,42 @@ def _operations() -> dict[str, dict[str, Any]]:
                            "client IP without its last octet; last_used_at: the login or the "
                            "last refresh.",
             "security": BEARER,
-            "responses": {**_ok(200, "SessionList", "Open sessions, most recently used first"),
+            "responses": {**ok(200, "SessionList", "Open sessions, most recently used first"),
                           **_problems(401)},
         }},
         f"{p}/me/sessions/end-others": {"post": {
             "summary": "End every session of the account but this one", "security": BEARER,
-            "responses": {**_ok(204, None, "Ended"), **_problems(401)},
+            "responses": {**ok(204, None, "Ended"), **_problems(401)},
         }},
         f"{p}/me/sessions/{{session_id}}": {"delete": {
             "summary": "End one of the customer's sessions; its tokens stop working at once",
             "security": BEARER,
             "parameters": [{"name": "session_id", "in": "path", "required": True,
                             "schema": {"type": "string", "format": "uuid"}}],
-            "responses": {**_ok(204, None, "Ended"), **_problems(401, 404)},
+            "responses": {**ok(204, None, "Ended"), **_problems(401, 404)},
         }},
         f"{p}/password/forgot": {"post": {
             "summary": "Request a reset mail (same answer whether or not anything matched)",
-            "requestBody": _body(schemas.ForgotPasswordRequest),
-            "responses": {**_ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
+            "requestBody": body(schemas.ForgotPasswordRequest),
+            "responses": {**ok(202, "Status", "Accepted"), **_problems(*BODY_ERRORS, 429)},
         }},
         f"{p}/password/reset": {"post": {
             "summary": "Set a new password with the mailed token",
-            "requestBody": _body(schemas.ResetPasswordRequest),
-            "responses": {**_ok(200, "Status", "Changed"), **_problems(*BODY_ERRORS, 410, 429)},
+            "requestBody": body(schemas.ResetPasswordRequest),
+            "responses": {**ok(200, "Status", "Changed"), **_problems(*BODY_ERRORS, 410, 429)},
         }},
         f"{p}/password/policy": {"get": {
             "summary": "The password rules, German and English",
-            "responses": _ok(200, "PasswordPolicy", "Rules"),
+            "responses": ok(200, "PasswordPolicy", "Rules"),
         }},
         f"{p}/password/check": {"post": {
             "summary": "Check a password while it is typed; nothing is stored",
-            "requestBody": _body(schemas.CheckPasswordRequest),
-            "responses": {**_ok(200, "PasswordCheck", "Result"), **_problems(*BODY_ERRORS, 429)},
+            "requestBody": body(schemas.CheckPasswordRequest),
+            "responses": {**ok(200, "PasswordCheck", "Result"), **_problems(*BODY_ERRORS, 429)},
         }},
         "/.well-known/jwks.json": {"get": {
             "summary": "Public keys that verify access tokens (EdDSA)",
-            "responses": _ok(200, "JWKS", "Key set"),
+            "responses": ok(200, "JWKS", "Key set"),
         }},
     }
 
@@ -315,27 +275,16 @@ REQUEST_MODELS = (
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    components: dict[str, Any] = {
-        "Problem": _problem_schema, "TokenPair": _token_pair, "LoggedIn": _logged_in,
-        "Challenge": _challenge, "Status": _status,
-        "Profile": _profile, "PasswordPolicy": _policy, "PasswordCheck": _check, "JWKS": _jwks,
-        "SessionRoles": _session_roles, "EmailChanged": _email_changed, "SessionList": _session_list,
-    }
-    for model in REQUEST_MODELS:
-        schema = model.model_json_schema(ref_template=REF)
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Kundenportal auth API",
-            "version": "1.0.0",
-            "description": "Registration, activation, login and sessions, password recovery. "
-                           "Errors are application/problem+json (RFC 9457).",
+    return document(
+        title="Kundenportal auth API",
+        description="Registration, activation, login and sessions, password recovery. "
+                    "Errors are application/problem+json (RFC 9457).",
+        paths=_operations(),
+        answer_schemas={
+            "TokenPair": _token_pair, "LoggedIn": _logged_in, "Challenge": _challenge,
+            "Status": _status, "Profile": _profile, "PasswordPolicy": _policy,
+            "PasswordCheck": _check, "JWKS": _jwks, "SessionRoles": _session_roles,
+            "EmailChanged": _email_changed, "SessionList": _session_list,
         },
-        "paths": _operations(),
-        "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        },
-    }
+        request_models=REQUEST_MODELS,
+    )

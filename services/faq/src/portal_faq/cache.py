@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -24,13 +24,33 @@ CONTENT_CHANNEL = "faq_content_changed"
 LISTENER_NAME = "portal-faq-content-listener"
 
 
+# A CDN may keep public answers a minute and serve them stale while it revalidates.
+PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+
+
 @dataclass(frozen=True)
 class Rendered:
-    """A read answer as sent: JSON bytes, their entity tag, the language they are in."""
+    """A read answer as sent: JSON bytes, their entity tag, the language they are in.
+
+    With it, built once, the headers of its public answer and of its 304: a cached read
+    then only copies them (`routes._public`)."""
 
     body: bytes
     etag: str
     language: str
+    headers: dict[str, str] = field(init=False, repr=False, compare=False)
+    not_modified_headers: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        conditional = {
+            "ETag": self.etag,
+            "Cache-Control": PUBLIC_CACHE_CONTROL,
+            # The language comes from Accept-Language, so caches must key on it too.
+            "Vary": "Accept-Language",
+            "Content-Language": self.language,
+        }
+        object.__setattr__(self, "not_modified_headers", conditional)
+        object.__setattr__(self, "headers", {**conditional, "Content-Type": "application/json"})
 
 
 class ResponseCache:
@@ -53,9 +73,7 @@ class ResponseCache:
         self, key: Hashable, render: Callable[[], Awaitable[Rendered | None]]
     ) -> Rendered | None:
         """The cached answer, or `render()`'s (None, e.g. not found, is not cached)."""
-        if self.enabled and (cached := self._entries.get(key)) is not None:
-            self._entries.move_to_end(key)
-            self.hits += 1
+        if (cached := self.cached(key)) is not None:
             return cached
         self.misses += 1
         generation = self._generation
@@ -65,6 +83,15 @@ class ResponseCache:
             if len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
         return rendered
+
+    def cached(self, key: Hashable) -> Rendered | None:
+        """The stored answer, or None; renders nothing, so it needs no `await` (the hot
+        path of a read)."""
+        if self.enabled and (cached := self._entries.get(key)) is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return cached
+        return None
 
     def invalidate(self) -> None:
         self._generation += 1

@@ -66,7 +66,7 @@ class SearchIndexHolder:
                 return  # deaf to changes: an index could go stale unnoticed
             try:
                 rows = await repo.list_entries(self._pool)
-                entries = [Entry.from_row(row) for row in rows]
+                entries = [Entry.of(stored) for stored in rows]
                 # Stemming a few hundred entries takes a while: not on the event loop.
                 index = await asyncio.to_thread(SearchIndex, entries)
                 break

@@ -6,38 +6,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from portal_faq import schemas
 from portal_faq.domain.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH
+from portal_shared.openapi import BEARER, BODY_ERRORS, body, document, ok, problems, ref
 
-JSON = "application/json"
-PROBLEM = "application/problem+json"
-REF = "#/components/schemas/{model}"
-# As in routes.py (which serves this document); a test checks every route is described.
+# The paths routes.py serves (it takes them from here); a test checks every route is
+# described.
 PREFIX = "/api/v1/faq"
 CONTACT_PATH = "/api/v1/contact"
 
-_problem_schema = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string", "description": "German, or English with Accept-Language: en"},
-        "code": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "code"],
-                "properties": {"field": {"type": "string"}, "code": {"type": "string"}},
-            },
-        },
-    },
-}
 _language = {
     "type": "string", "enum": ["de", "en"],
     "description": "The language of the text: `en` only where a translation exists",
@@ -81,7 +58,7 @@ _faq = {
                     "slug": {"type": "string"},
                     "title": {"type": "string"},
                     "position": {"type": "integer"},
-                    "entries": {"type": "array", "items": {"$ref": REF.format(model="ListedEntry")}},
+                    "entries": {"type": "array", "items": ref("ListedEntry")},
                 },
             },
         },
@@ -158,29 +135,11 @@ def _problems(*statuses: int) -> dict[str, Any]:
         429: "Too many attempts (see Retry-After)",
         503: "The auth service's keys or session check are unavailable (see Retry-After)",
     }
-    return {
-        str(s): {"description": described.get(s, "Error"), "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}}
-        for s in statuses
-    }
-
-
-def _ok(
-    status: int, schema_name: str | None, description: str, headers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description}
-    if schema_name is not None:
-        answer["content"] = {JSON: {"schema": {"$ref": REF.format(model=schema_name)}}}
-    if headers:
-        answer["headers"] = headers
-    return {str(status): answer}
+    return problems(described, *statuses)
 
 
 def _not_modified() -> dict[str, Any]:
     return {"304": {"description": "Not modified (If-None-Match matched)", "headers": PUBLIC_HEADERS}}
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True, "content": {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
 
 
 SLUG = {
@@ -197,8 +156,6 @@ IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
     "description": "The ETag of the version you read; without it the change is refused (428)",
 }
-BEARER = [{"bearer": []}]
-BODY_ERRORS = (400, 413, 415, 422)
 EDITOR_ERRORS = (401, 403, 503)
 
 
@@ -208,7 +165,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         p: {"get": {
             "summary": "The whole FAQ: categories and their entries, in reading order",
             "parameters": READ_PARAMETERS,
-            "responses": {**_ok(200, "Faq", "The FAQ", PUBLIC_HEADERS), **_not_modified()},
+            "responses": {**ok(200, "Faq", "The FAQ", PUBLIC_HEADERS), **_not_modified()},
         }},
         f"{p}/search": {"get": {
             "summary": "Search questions and answers (German and English text search, typos forgiven)",
@@ -220,15 +177,15 @@ def _operations() -> dict[str, dict[str, Any]]:
                 *READ_PARAMETERS,
             ],
             "responses": {
-                **_ok(200, "SearchResults", "Results", PUBLIC_HEADERS), **_not_modified(),
+                **ok(200, "SearchResults", "Results", PUBLIC_HEADERS), **_not_modified(),
                 **_problems(422, 429),
             },
         }},
         f"{p}/entries": {"post": {
             "summary": "Add an entry", "security": BEARER,
-            "requestBody": _body(schemas.NewEntryBody),
+            "requestBody": body(schemas.NewEntryBody),
             "responses": {
-                **_ok(201, "Entry", "Created", WRITTEN_HEADERS),
+                **ok(201, "Entry", "Created", WRITTEN_HEADERS),
                 **_problems(*BODY_ERRORS, *EDITOR_ERRORS, 404, 409),
             },
         }},
@@ -238,15 +195,15 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "summary": "One entry with its category",
                 "parameters": READ_PARAMETERS,
                 "responses": {
-                    **_ok(200, "Entry", "The entry", PUBLIC_HEADERS), **_not_modified(), **_problems(404),
+                    **ok(200, "Entry", "The entry", PUBLIC_HEADERS), **_not_modified(), **_problems(404),
                 },
             },
             "put": {
                 "summary": "Change an entry (its slug stays)", "security": BEARER,
                 "parameters": [IF_MATCH],
-                "requestBody": _body(schemas.EntryBody),
+                "requestBody": body(schemas.EntryBody),
                 "responses": {
-                    **_ok(200, "Entry", "Changed", WRITTEN_HEADERS),
+                    **ok(200, "Entry", "Changed", WRITTEN_HEADERS),
                     **_problems(*BODY_ERRORS, *EDITOR_ERRORS, 404, 409, 412, 428),
                 },
             },
@@ -254,16 +211,16 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "summary": "Delete an entry", "security": BEARER,
                 "parameters": [IF_MATCH],
                 "responses": {
-                    **_ok(204, None, "Deleted"),
+                    **ok(204, None, "Deleted"),
                     **_problems(*EDITOR_ERRORS, 404, 412, 428),
                 },
             },
         },
         f"{p}/categories": {"post": {
             "summary": "Add a category", "security": BEARER,
-            "requestBody": _body(schemas.NewCategoryBody),
+            "requestBody": body(schemas.NewCategoryBody),
             "responses": {
-                **_ok(201, "Category", "Created", WRITTEN_HEADERS),
+                **ok(201, "Category", "Created", WRITTEN_HEADERS),
                 **_problems(*BODY_ERRORS, *EDITOR_ERRORS, 404, 409),
             },
         }},
@@ -273,16 +230,16 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "summary": "One category",
                 "parameters": READ_PARAMETERS,
                 "responses": {
-                    **_ok(200, "Category", "The category", PUBLIC_HEADERS), **_not_modified(),
+                    **ok(200, "Category", "The category", PUBLIC_HEADERS), **_not_modified(),
                     **_problems(404),
                 },
             },
             "put": {
                 "summary": "Change a category (its slug stays)", "security": BEARER,
                 "parameters": [IF_MATCH],
-                "requestBody": _body(schemas.CategoryBody),
+                "requestBody": body(schemas.CategoryBody),
                 "responses": {
-                    **_ok(200, "Category", "Changed", WRITTEN_HEADERS),
+                    **ok(200, "Category", "Changed", WRITTEN_HEADERS),
                     **_problems(*BODY_ERRORS, *EDITOR_ERRORS, 404, 409, 412, 428),
                 },
             },
@@ -290,7 +247,7 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "summary": "Delete an empty category", "security": BEARER,
                 "parameters": [IF_MATCH],
                 "responses": {
-                    **_ok(204, None, "Deleted"),
+                    **ok(204, None, "Deleted"),
                     **_problems(*EDITOR_ERRORS, 404, 409, 412, 428),
                 },
             },
@@ -301,9 +258,9 @@ def _operations() -> dict[str, dict[str, Any]]:
                 {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"},
                  "description": "The confirmation's language when `locale` is not given"},
             ],
-            "requestBody": _body(schemas.ContactBody),
+            "requestBody": body(schemas.ContactBody),
             "responses": {
-                **_ok(202, "ContactAccepted", "Accepted; the mails follow"),
+                **ok(202, "ContactAccepted", "Accepted; the mails follow"),
                 **_problems(*BODY_ERRORS, 429),
             },
         }},
@@ -318,27 +275,16 @@ REQUEST_MODELS = (
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    components: dict[str, Any] = {
-        "Problem": _problem_schema, "Faq": _faq, "ListedEntry": _listed_entry, "Entry": _entry,
-        "Category": _category, "SearchResults": _search_results, "ContactAccepted": _contact_accepted,
-    }
-    for model in REQUEST_MODELS:
-        schema = model.model_json_schema(ref_template=REF)
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Kundenportal FAQ API",
-            "version": "1.0.0",
-            "description": "The FAQ (public, cacheable: ETag, 304), its search, editing for "
-                           "accounts with the role faq_editor (Bearer access token of the auth "
-                           "service), and the public contact form. Errors are "
-                           "application/problem+json (RFC 9457).",
+    return document(
+        title="Kundenportal FAQ API",
+        description="The FAQ (public, cacheable: ETag, 304), its search, editing for "
+                    "accounts with the role faq_editor (Bearer access token of the auth "
+                    "service), and the public contact form. Errors are "
+                    "application/problem+json (RFC 9457).",
+        paths=_operations(),
+        answer_schemas={
+            "Faq": _faq, "ListedEntry": _listed_entry, "Entry": _entry, "Category": _category,
+            "SearchResults": _search_results, "ContactAccepted": _contact_accepted,
         },
-        "paths": _operations(),
-        "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        },
-    }
+        request_models=REQUEST_MODELS,
+    )

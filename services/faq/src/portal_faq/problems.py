@@ -1,6 +1,18 @@
-"""The FAQ service's error codes, with German and English text."""
+"""The FAQ service's error codes, with German and English text, and the answer each
+domain error gets at the HTTP edge."""
 
-from portal_shared.problems import ProblemType
+from __future__ import annotations
+
+from portal_faq.domain import errors
+from portal_shared.problems import (
+    SERVICE_UNAVAILABLE,
+    UNAUTHORIZED,
+    VALIDATION_ERROR,
+    FieldError,
+    Problem,
+    ProblemType,
+)
+from portal_shared.ratelimit import too_many_attempts
 
 FAQ_ENTRY_NOT_FOUND = ProblemType(
     "faq_entry_not_found", 404, "FAQ entry not found",
@@ -51,3 +63,30 @@ CATEGORY_NOT_EMPTY = ProblemType(
     "The category still has entries. Please move or delete them first.",
     title_de="Kategorie nicht leer",
 )
+
+_PROBLEM_TYPES: dict[type[errors.FaqError], ProblemType] = {
+    errors.EntryNotFound: FAQ_ENTRY_NOT_FOUND,
+    errors.CategoryNotFound: FAQ_CATEGORY_NOT_FOUND,
+    errors.PreconditionRequired: PRECONDITION_REQUIRED,
+    errors.PreconditionFailed: PRECONDITION_FAILED,
+    errors.SlugTaken: SLUG_TAKEN,
+    errors.PositionTaken: POSITION_TAKEN,
+    errors.CategoryNotEmpty: CATEGORY_NOT_EMPTY,
+    errors.NotAnEditor: FORBIDDEN,
+}
+# How long a client waits before asking again while auth's keys cannot be fetched.
+AUTH_RETRY_AFTER_SECONDS = 30
+
+
+def problem_for(error: errors.FaqError) -> Problem:
+    """The problem+json answer to a domain error."""
+    if isinstance(error, errors.NotAuthenticated):
+        challenge = 'Bearer error="invalid_token"' if error.invalid_token else "Bearer"
+        return Problem(UNAUTHORIZED, headers={"WWW-Authenticate": challenge})
+    if isinstance(error, errors.AuthUnavailable):
+        return Problem(SERVICE_UNAVAILABLE, headers={"Retry-After": str(AUTH_RETRY_AFTER_SECONDS)})
+    if isinstance(error, errors.TooManyRequests):
+        return too_many_attempts(error.retry_after)
+    if isinstance(error, errors.UnknownCategory):
+        return Problem(VALIDATION_ERROR, [FieldError("category", "unknown_category")])
+    return Problem(_PROBLEM_TYPES[type(error)])

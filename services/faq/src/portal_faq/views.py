@@ -6,64 +6,66 @@ its `language` says so, so a page can mark it with the right `lang` attribute.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from itertools import groupby
 from typing import Any
 
+from portal_faq.domain.models import StoredCategory, StoredEntry
 from portal_shared.i18n import Language
 
 Row = Mapping[str, Any]
 
 
-def faq_view(rows: Iterable[Row], language: Language) -> dict[str, Any]:
-    """`rows` in reading order, as `repository.list_entries` returns them."""
+def faq_view(entries: Iterable[StoredEntry], language: Language) -> dict[str, Any]:
+    """`entries` in reading order, as `repository.reading.list_entries` returns them."""
     categories = []
-    for slug, group in groupby(rows, key=lambda r: r["category_slug"]):
-        entries = list(group)
+    for slug, group in groupby(entries, key=lambda e: e.category_slug):
+        listed = list(group)
         categories.append(
             {
                 "slug": slug,
-                "title": _category_title(entries[0], language),
-                "position": entries[0]["category_position"],
-                "entries": [entry_view(row, language) for row in entries],
+                "title": _category_title(listed[0], language),
+                "position": listed[0].category_position,
+                "entries": [entry_view(entry, language) for entry in listed],
             }
         )
     return {"language": language, "categories": categories}
 
 
-def entry_view(row: Row, language: Language) -> dict[str, Any]:
-    english = language == "en" and row["question_en"] is not None
+def entry_view(entry: StoredEntry, language: Language) -> dict[str, Any]:
+    english = language == "en" and entry.question_en is not None
     return {
-        "slug": row["slug"],
-        "question": row["question_en"] if english else row["question"],
-        "answer_html": row["answer_en_html"] if english else row["answer_html"],
-        "answer_markdown": row["answer_en_markdown"] if english else row["answer_markdown"],
-        "position": row["position"],
-        "updated_at": row["updated_at"].isoformat(),
+        "slug": entry.slug,
+        "question": entry.question_en if english else entry.question,
+        "answer_html": entry.answer_en_html if english else entry.answer_html,
+        "answer_markdown": entry.answer_en_markdown if english else entry.answer_markdown,
+        "position": entry.position,
+        "updated_at": entry.updated_at.isoformat(),
         "language": "en" if english else "de",
     }
 
 
-def single_entry_view(row: Row, language: Language) -> dict[str, Any]:
+def single_entry_view(entry: StoredEntry, language: Language) -> dict[str, Any]:
     return {
-        **entry_view(row, language),
-        "category": {"slug": row["category_slug"], "title": _category_title(row, language)},
+        **entry_view(entry, language),
+        "category": {"slug": entry.category_slug, "title": _category_title(entry, language)},
     }
 
 
-def _category_title(row: Row, language: Language) -> str:
-    if language == "en" and row["category_title_en"] is not None:
-        return row["category_title_en"]
-    return row["category_title"]
+def _category_title(entry: StoredEntry, language: Language) -> str:
+    if language == "en" and entry.category_title_en is not None:
+        return entry.category_title_en
+    return entry.category_title
 
 
-def category_view(row: Row, language: Language) -> dict[str, Any]:
-    english = language == "en" and row["title_en"] is not None
+def category_view(category: StoredCategory, language: Language) -> dict[str, Any]:
+    english = language == "en" and category.title_en is not None
     return {
-        "slug": row["slug"],
-        "title": row["title_en"] if english else row["title"],
-        "position": row["position"],
-        "updated_at": row["updated_at"].isoformat(),
+        "slug": category.slug,
+        "title": category.title_en if english else category.title,
+        "position": category.position,
+        "updated_at": category.updated_at.isoformat(),
         "language": "en" if english else "de",
     }
 
@@ -84,3 +86,8 @@ def search_view(results: Iterable[Row], language: Language) -> dict[str, Any]:
             for row in results
         ],
     }
+
+
+def encode(view: dict[str, Any]) -> bytes:
+    """A view as the API sends it: compact UTF-8 JSON."""
+    return json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()

@@ -51,6 +51,9 @@ class MailerSettings(CommonSettings):
     mailer_queue: str = Field(topology.MAILER_QUEUE, min_length=1)
     mailer_dead_letter_queue: str = Field(topology.MAILER_DEAD_LETTER_QUEUE, min_length=1)
     dead_letter_exchange: str = Field(topology.DEAD_LETTER_EXCHANGE, min_length=1)
+    # Members of each quorum queue, fixed when the queue is created; RabbitMQ places
+    # fewer on a smaller cluster (one on a single node), so 3 fits one node and three.
+    amqp_quorum_replicas: int = Field(3, ge=1, le=255)
 
     @field_validator("mail_timezone")
     @classmethod

@@ -7,6 +7,9 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
+
+from portal_shared.ratelimit import Limit
 
 MAX_QUERY_LENGTH = 200
 DEFAULT_LIMIT = 10
@@ -116,3 +119,8 @@ def snippet_html(headline: str) -> str:
     if open_mark:
         parts.append("</mark>")
     return "".join(parts)
+
+
+def search_limit(per_minute: int) -> Limit:
+    """Database searches per client address (the in-memory index answers without limit)."""
+    return Limit("search", hits=per_minute, window=timedelta(minutes=1))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -89,7 +89,7 @@ def _tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Entry:
-    """One FAQ entry with its category, as `repository.reading.list_entries` returns it."""
+    """One FAQ entry with its category, as the index needs it."""
 
     slug: str
     question: str
@@ -105,8 +105,9 @@ class Entry:
     category_position: int
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Entry:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+    def of(cls, stored: Any) -> Entry:
+        """The fields of a `StoredEntry` (or anything with them) the index uses."""
+        return cls(**{name: getattr(stored, name) for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

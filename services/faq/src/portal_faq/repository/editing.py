@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from portal_faq.domain.models import StoredCategory, StoredEntry
 from portal_faq.repository.content import CategoryRow, EntryRow
 from portal_faq.repository.reading import FIND_CATEGORY, FIND_ENTRY
 from portal_shared.db import Executor
@@ -42,12 +41,16 @@ LOCK_ENTRY = FIND_ENTRY + " FOR UPDATE OF e"
 LOCK_CATEGORY = FIND_CATEGORY + " FOR UPDATE"
 CATEGORY_ID = "SELECT id FROM categories WHERE slug = $1"
 
-async def lock_entry(conn: Executor, slug: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(LOCK_ENTRY, slug)
+
+async def lock_entry(conn: Executor, slug: str) -> StoredEntry | None:
+    """The entry as stored, locked until the transaction ends."""
+    row = await conn.fetchrow(LOCK_ENTRY, slug)
+    return None if row is None else StoredEntry(*row)
 
 
-async def lock_category(conn: Executor, slug: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(LOCK_CATEGORY, slug)
+async def lock_category(conn: Executor, slug: str) -> StoredCategory | None:
+    row = await conn.fetchrow(LOCK_CATEGORY, slug)
+    return None if row is None else StoredCategory(*row)
 
 
 async def category_id(conn: Executor, slug: str) -> int | None:

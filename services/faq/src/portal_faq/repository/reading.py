@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from portal_faq.domain.models import StoredCategory, StoredEntry
 from portal_shared.db import Executor
 
 _ENTRY_COLUMNS = """
@@ -20,17 +19,16 @@ _CATEGORY_COLUMNS = "SELECT slug, title, title_en, position, updated_at FROM cat
 FIND_CATEGORY = _CATEGORY_COLUMNS + "WHERE slug = $1"
 
 
-async def list_entries(db: Executor) -> list[asyncpg.Record]:
+async def list_entries(db: Executor) -> list[StoredEntry]:
     """Every entry with its category, in reading order (category, then entry position)."""
-    return await db.fetch(LIST_ENTRIES)
+    return [StoredEntry(*row) for row in await db.fetch(LIST_ENTRIES)]
 
 
-async def find_entry(db: Executor, slug: str) -> asyncpg.Record | None:
-    return await db.fetchrow(FIND_ENTRY, slug)
+async def find_entry(db: Executor, slug: str) -> StoredEntry | None:
+    row = await db.fetchrow(FIND_ENTRY, slug)
+    return None if row is None else StoredEntry(*row)
 
 
-async def find_category(db: Executor, slug: str) -> asyncpg.Record | None:
-    return await db.fetchrow(FIND_CATEGORY, slug)
-
-
-# --- searching ---------------------------------------------------------------------
+async def find_category(db: Executor, slug: str) -> StoredCategory | None:
+    row = await db.fetchrow(FIND_CATEGORY, slug)
+    return None if row is None else StoredCategory(*row)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import asyncpg
-
+from portal_faq.domain.models import SearchHit
 from portal_shared.db import Executor
 
 SEARCH = """
@@ -104,11 +103,12 @@ async def search(
     language: str,
     question_options: str,
     answer_options: str,
-) -> list[asyncpg.Record]:
+) -> list[SearchHit]:
     """Entries matching the words (`positions` groups a typed word with its synonyms)."""
-    return await db.fetch(
+    rows = await db.fetch(
         SEARCH, list(positions), list(words), limit, language, question_options, answer_options
     )
+    return [SearchHit(*row) for row in rows]
 
 
 # --- replacing the content ---------------------------------------------------------
