@@ -32,8 +32,8 @@ async def delete(ctx: AuthContext, claims: AccessClaims, password: str, caller: 
     account = await throttle.confirm_password(ctx, claims.account_id, password, "password", caller)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await account_records.delete_account(conn, account["id"])
-        await security.audit(conn, now, "account_deleted", caller.ip, account["id"], account["customer_number"])
+        await account_records.delete_account(conn, account.id)
+        await security.audit(conn, now, "account_deleted", caller.ip, account.id, account.customer_number)
 
 
 async def grant_role(conn: Executor, address: str, role: str) -> None:
@@ -53,4 +53,4 @@ async def _account_id(conn: Executor, address: str, role: str) -> UUID:
     account = await account_records.find_by_email(conn, email.key(address))
     if account is None:
         raise UnknownAccount(address)
-    return account["id"]
+    return account.id

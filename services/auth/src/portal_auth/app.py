@@ -60,7 +60,12 @@ def _challenges(settings: AuthSettings) -> Challenges:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    app[POOL] = await create_pool(app[SETTINGS].auth_database_url, SCHEMA, "portal-auth", max_size=20)
+    # Stateless: auth's connections keep no session state (its locks are transaction
+    # locks; the outbox listens on a connection of its own), so a release skips asyncpg's
+    # reset round trip.
+    app[POOL] = await create_pool(
+        app[SETTINGS].auth_database_url, SCHEMA, "portal-auth", max_size=20, stateless=True
+    )
     yield
     await app[POOL].close()
 

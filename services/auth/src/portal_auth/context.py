@@ -9,9 +9,10 @@ import asyncpg
 from portal_auth.access_tokens import AccessTokens
 from portal_auth.challenges import Challenges
 from portal_auth.config import AuthSettings
+from portal_auth.domain.errors import TooManyAttempts
 from portal_auth.passwords import Passwords
 from portal_shared.clock import Clock
-from portal_shared.ratelimit import Limit, RateLimiter, too_many_attempts
+from portal_shared.ratelimit import Limit, RateLimiter
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class AuthContext:
     challenges: Challenges
 
     async def limit(self, limit: Limit, subject: str) -> None:
-        """Count a request against `limit`; 429 with Retry-After once it is used up."""
+        """Count a request against `limit`; `TooManyAttempts` once it is used up."""
         wait = await self.limiter.hit(limit, subject)
         if wait is not None:
-            raise too_many_attempts(wait)
+            raise TooManyAttempts(wait)
 
     async def within(self, limit: Limit, subject: str, conn: asyncpg.Connection) -> bool:
         """Count a request against `limit` in the caller's transaction; False once it is

@@ -10,10 +10,9 @@ from uuid import UUID
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import devices
-from portal_auth.problems import SESSION_NOT_FOUND
+from portal_auth.domain.errors import SessionNotFound
 from portal_auth.repository import security
 from portal_auth.repository import sessions as session_records
-from portal_shared.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,13 @@ async def list_open(ctx: AuthContext, claims: AccessClaims) -> list[OpenSession]
     now = ctx.clock()
     oldest = now - timedelta(days=ctx.settings.session_max_age_days)
     async with ctx.pool.acquire() as conn:
-        rows = await session_records.list_open(conn, claims.account_id, oldest, now)
+        stored = await session_records.list_open(conn, claims.account_id, oldest, now)
     return [
         OpenSession(
-            id=row["id"], device=devices.device_label(row["user_agent"]), place=row["place"],
-            created_at=row["created_at"], last_used_at=row["last_used_at"],
-            current=row["id"] == claims.session_id,
+            id=s.id, device=devices.device_label(s.user_agent), place=s.place,
+            created_at=s.created_at, last_used_at=s.last_used_at, current=s.id == claims.session_id,
         )
-        for row in rows
+        for s in stored
     ]
 
 
@@ -47,7 +45,7 @@ async def end_one(ctx: AuthContext, claims: AccessClaims, session_id: UUID, call
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         if not await session_records.end_own(conn, session_id, claims.account_id, now):
-            raise Problem(SESSION_NOT_FOUND)
+            raise SessionNotFound
         await security.audit(conn, now, "session_ended", caller.ip, claims.account_id, session=str(session_id))
 
 

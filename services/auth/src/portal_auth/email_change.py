@@ -17,20 +17,21 @@ from portal_auth.access_tokens import AccessClaims
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import email, tokens
-from portal_auth.domain.limits import EMAIL_CHANGE, EMAIL_CONFIRM
-from portal_auth.problems import (
-    ACCOUNT_NOT_ACTIVATED,
-    EMAIL_CHANGE_TOKEN_EXPIRED,
-    EMAIL_TAKEN,
-    EMAIL_UNCHANGED,
-    TOKEN_INVALID,
+from portal_auth.domain.accounts import Account
+from portal_auth.domain.errors import (
+    AccountNotActivated,
+    EmailChangeLinkExpired,
+    EmailTaken,
+    EmailUnchanged,
+    LinkInvalid,
 )
+from portal_auth.domain.limits import EMAIL_CHANGE, EMAIL_CONFIRM
 from portal_auth.repository import accounts, email_changes, security
 from portal_auth.repository import tokens as token_records
 from portal_auth.timing import lasting_at_least
 from portal_shared import outbox
+from portal_shared.db import Executor
 from portal_shared.events import EmailChanged, EmailChangeRequested, new_event
-from portal_shared.problems import FieldError, Problem
 
 UNIFORM_ANSWER_SECONDS = 0.05  # above the extra work when a link goes out (a few ms)
 
@@ -41,30 +42,30 @@ async def request(
     """Mail a confirmation link to `new_address` after the password was confirmed."""
     await ctx.limit(EMAIL_CHANGE, str(claims.account_id))
     account = await throttle.confirm_password(ctx, claims.account_id, password, "password", caller)
-    if account["status"] != "active":
-        raise Problem(ACCOUNT_NOT_ACTIVATED)
+    if not account.is_active:
+        raise AccountNotActivated
     new_key = email.key(new_address)
-    if new_key == account["email_key"]:
-        raise Problem(EMAIL_UNCHANGED, [FieldError("new_email", "email_unchanged")])
+    if new_key == account.email_key:
+        raise EmailUnchanged
     now = ctx.clock()
     async with lasting_at_least(UNIFORM_ANSWER_SECONDS), ctx.pool.acquire() as conn, conn.transaction():
         holder = await accounts.find_by_email(conn, new_key)
         # An active account's address gets no link; a pending registration's may (the
         # confirmation proves the mailbox, and replaces that registration).
-        taken = holder is not None and holder["status"] == "active"
-        await email_changes.void_unused(conn, account["id"])
+        taken = holder is not None and holder.is_active
+        await email_changes.void_unused(conn, account.id)
         await security.audit(
-            conn, now, "email_change_requested", caller.ip, account["id"], account["customer_number"],
+            conn, now, "email_change_requested", caller.ip, account.id, account.customer_number,
             link_sent=not taken,
         )
         if taken:
             return
         token, token_hash = tokens.new_token()
         expires = now + timedelta(hours=ctx.settings.email_change_ttl_hours)
-        await email_changes.insert(conn, token_hash, account["id"], email.clean(new_address), new_key, now, expires)
+        await email_changes.insert(conn, token_hash, account.id, email.clean(new_address), new_key, now, expires)
         requested = EmailChangeRequested(
-            account_id=account["id"], email=email.clean(new_address), last_name=account["last_name"],
-            locale=account["locale"], confirm_token=token, expires_at=expires,
+            account_id=account.id, email=email.clean(new_address), last_name=account.last_name,
+            locale=account.locale, confirm_token=token, expires_at=expires,
         )
         await outbox.enqueue(conn, new_event(requested, caller.correlation_id), SCHEMA)
 
@@ -73,49 +74,47 @@ async def confirm(ctx: AuthContext, token: str, caller: Caller) -> str:
     """Switch to the confirmed address; returns it. The old address gets a notice."""
     await ctx.limit(EMAIL_CONFIRM, caller.ip)
     if not tokens.is_well_formed(token):
-        raise Problem(TOKEN_INVALID)
+        raise LinkInvalid
     token_hash = tokens.hash_token(token)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         new_key = await email_changes.address_key_of(conn, token_hash)
         if new_key is None:
-            raise Problem(TOKEN_INVALID)
+            raise LinkInvalid
         # Registration's and activation's lock on the address, taken before any row lock
         # as they take it: a registration, an activation or another change to the same
         # address waits for us, or we see its account.
         await accounts.lock_keys(conn, f"email:{new_key}")
-        row = await email_changes.claim(conn, token_hash)
-        if row is None or row["used_at"] is not None:
-            raise Problem(TOKEN_INVALID)
-        if tokens.is_expired(row["expires_at"], now):
-            raise Problem(EMAIL_CHANGE_TOKEN_EXPIRED)
-        account = await accounts.find_by_id(conn, row["account_id"])
-        if account is None or account["status"] != "active":
-            raise Problem(TOKEN_INVALID)
-        await _take_address(conn, account, row["new_email"], row["new_email_key"])
+        link = await email_changes.claim(conn, token_hash)
+        if link is None or link.is_used:
+            raise LinkInvalid
+        if tokens.is_expired(link.expires_at, now):
+            raise EmailChangeLinkExpired
+        account = await accounts.find_by_id(conn, link.account_id)
+        if account is None or not account.is_active:
+            raise LinkInvalid
+        await _take_address(conn, account, link.new_email, link.new_email_key)
         await email_changes.use(conn, token_hash, now)
-        await email_changes.void_unused(conn, account["id"])
+        await email_changes.void_unused(conn, account.id)
         # Reset links went to the old address, which no longer speaks for the account.
-        await token_records.void_unused(conn, "reset", account["id"])
-        await security.audit(conn, now, "email_changed", caller.ip, account["id"], account["customer_number"])
+        await token_records.void_unused(conn, "reset", account.id)
+        await security.audit(conn, now, "email_changed", caller.ip, account.id, account.customer_number)
         notice = EmailChanged(
-            account_id=account["id"], email=account["email"], new_email=row["new_email"],
-            last_name=account["last_name"], locale=account["locale"], changed_at=now,
+            account_id=account.id, email=account.email, new_email=link.new_email,
+            last_name=account.last_name, locale=account.locale, changed_at=now,
         )
         await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)
-    return str(row["new_email"])
+    return str(link.new_email)
 
 
-async def _take_address(
-    conn: asyncpg.Connection, account: asyncpg.Record, new_email: str, new_key: str
-) -> None:
+async def _take_address(conn: Executor, account: Account, new_email: str, new_key: str) -> None:
     holders = await accounts.holding_email(conn, new_key)
-    if any(h["id"] != account["id"] and h["status"] == "active" for h in holders):
-        raise Problem(EMAIL_TAKEN)
+    if any(h.id != account.id and h.is_active for h in holders):
+        raise EmailTaken
     # As when registering: a pending registration of the address gives way to the
     # customer who has just proved the mailbox is theirs.
-    await accounts.delete_accounts(conn, [h["id"] for h in holders if h["status"] != "active"])
+    await accounts.delete_accounts(conn, [h.id for h in holders if not h.is_active])
     try:
-        await accounts.change_email(conn, account["id"], new_email, new_key)
+        await accounts.change_email(conn, account.id, new_email, new_key)
     except asyncpg.UniqueViolationError:  # not expected under the lock; never a 500
-        raise Problem(EMAIL_TAKEN) from None
+        raise EmailTaken from None

@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
-
 from portal_auth.config import SCHEMA
 from portal_auth.domain import customers, ownership
+from portal_auth.domain.accounts import Account, Customer
 from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_shared import outbox
@@ -57,9 +56,9 @@ async def show(conn: Executor, customer_number: str, operator: str) -> CustomerV
             by=operator, holders=len(holders),
         )
     return CustomerView(
-        number, customer["last_name"],
-        ownership.mask_email(customer["email"]) if customer["email"] else None,
-        customer["registration_code_hash"] is not None,
+        number, customer.last_name,
+        ownership.mask_email(customer.email) if customer.email else None,
+        customer.code_on_file,
         [_view(customer, h) for h in holders],
     )
 
@@ -76,16 +75,16 @@ async def release(
         # Registration's and activation's lock: none of them runs halfway meanwhile.
         await accounts.lock_keys(conn, f"customer:{number}")
         customer, holders = await _customer_and_holders(conn, number)
-        await accounts.delete_accounts(conn, [h["id"] for h in holders])
+        await accounts.delete_accounts(conn, [h.id for h in holders])
         for holder in holders:
             released = CustomerReleased(
-                account_id=holder["id"], customer_number=number, email=holder["email"],
-                last_name=holder["last_name"], locale=holder["locale"], status=holder["status"],
+                account_id=holder.id, customer_number=number, email=holder.email,
+                last_name=holder.last_name, locale=holder.locale, status=holder.status.value,
             )
             await outbox.enqueue(conn, new_event(released, correlation_id), SCHEMA)
             await security.audit(
-                conn, now, "customer_released", None, holder["id"], number,
-                by=operator, status=holder["status"], reason=reason,
+                conn, now, "customer_released", None, holder.id, number,
+                by=operator, status=holder.status.value, reason=reason,
             )
         if not holders:
             await security.audit(
@@ -97,16 +96,16 @@ async def release(
 
 async def _customer_and_holders(
     conn: Executor, number: str
-) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+) -> tuple[Customer, list[Account]]:
     customer = await customer_records.find_customer(conn, number)
     if customer is None:
         raise UnknownCustomer(number)
     return customer, await accounts.holders_of_customer(conn, number)
 
 
-def _view(customer: asyncpg.Record, holder: asyncpg.Record) -> HolderView:
-    on_file = customer["email_key"]
+def _view(customer: Customer, holder: Account) -> HolderView:
+    on_file = customer.email_key
     return HolderView(
-        holder["status"], ownership.mask_email(holder["email"]), holder["created_at"],
-        holder["activated_at"], None if on_file is None else holder["email_key"] == on_file,
+        holder.status.value, ownership.mask_email(holder.email), holder.created_at,
+        holder.activated_at, None if on_file is None else holder.email_key == on_file,
     )

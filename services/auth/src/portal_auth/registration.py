@@ -1,4 +1,4 @@
-"""Registration and activation (FAQ "Zur Registrierung", steps 1 and 2)."""
+"""Registration (FAQ "Zur Registrierung", step 1); activating it is `activation`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from portal_auth import throttle
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import customers, email, ownership, password_policy, tokens
-from portal_auth.domain.limits import ACTIVATE, CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER
-from portal_auth.problems import (
-    ALREADY_ACTIVATED,
-    CUSTOMER_MISMATCH,
-    PASSWORD_POLICY,
-    TERMS_NOT_ACCEPTED,
-    TOKEN_EXPIRED,
-    TOKEN_INVALID,
+from portal_auth.domain.errors import (
+    CustomerMismatch,
+    PasswordPolicyViolated,
+    TermsNotAccepted,
 )
+from portal_auth.domain.limits import CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER
 from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_auth.repository import tokens as token_records
@@ -32,7 +29,6 @@ from portal_shared.events import (
     RegistrationRefused,
     new_event,
 )
-from portal_shared.problems import FieldError, Problem
 
 # Above the hashing time (~20-60 ms), so new and taken registrations end together.
 UNIFORM_ANSWER_SECONDS = 0.15
@@ -49,21 +45,21 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     """
     await ctx.limit(REGISTER, caller.ip)
     if not (form.accept_terms and form.accept_privacy):
-        raise Problem(TERMS_NOT_ACCEPTED, _unaccepted(form))
+        raise TermsNotAccepted(_unaccepted(form))
     number = customers.normalise_customer_number(form.customer_number)
     address = email.clean(form.email)
     address_key = email.key(address)
     personal = password_policy.PersonalData(form.last_name, address, number)
     broken = password_policy.violations(form.password, personal)
     if broken:
-        raise Problem(PASSWORD_POLICY, [FieldError("password", rule) for rule in broken])
+        raise PasswordPolicyViolated(broken)
     # Guessing a customer's last name or letter code (or number) gets slow past a few
     # wrong ones per number, whichever IPs ask: attempts then need a solved challenge.
     # Nobody is locked out, and a password the policy refuses guessed nothing and is not
     # counted.
     subject = throttle.customer_subject(number)
     async with (
-        throttle.guess(ctx, subject, CUSTOMER_CHALLENGES, form.altcha, CUSTOMER_MISMATCH),
+        throttle.guess(ctx, subject, CUSTOMER_CHALLENGES, form.altcha, CustomerMismatch),
         lasting_at_least(UNIFORM_ANSWER_SECONDS),
     ):
         await _create_pending_or_notify(ctx, form, number, address, address_key, caller)
@@ -74,7 +70,7 @@ async def _create_pending_or_notify(
 ) -> None:
     async with ctx.pool.acquire() as conn:
         customer = await customer_records.find_customer(conn, number)
-    code_hash = customer["registration_code_hash"] if customer else None
+    code_hash = customer.registration_code_hash if customer else None
     entered_code = customers.normalise_registration_code(form.registration_code or "")
     # Both argon2 computations run for every registration, whether or not a code is on
     # file (a miss is checked against a dummy hash): the time tells nothing.
@@ -83,23 +79,19 @@ async def _create_pending_or_notify(
     )
     if (
         customer is None
-        or not customers.last_name_matches(customer["last_name"], form.last_name)
+        or not customers.last_name_matches(customer.last_name, form.last_name)
         or (code_hash is not None and not code_matches)
     ):
-        raise Problem(CUSTOMER_MISMATCH)
+        raise CustomerMismatch
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
         await accounts.lock_keys(conn, f"customer:{number}", f"email:{address_key}")
-        holders = {h["id"]: h for h in await accounts.accounts_holding(conn, number, address_key)}
-        decision = ownership.decide(number, customer["email_key"], address_key, [
-            ownership.Holding(h["id"], h["status"], h["customer_number"], h["email_key"])
-            for h in holders.values()
-        ])
+        holders = {h.id: h for h in await accounts.accounts_holding(conn, number, address_key)}
+        decision = ownership.decide(number, customer.email_key, address_key, list(holders.values()))
         for owner_id in decision.notify:
             owner = holders[owner_id]
             notice = AccountExists(
-                account_id=owner["id"], email=owner["email"],
-                last_name=owner["last_name"], locale=owner["locale"],
+                account_id=owner.id, email=owner.email, last_name=owner.last_name, locale=owner.locale,
             )
             await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)
         # Anyone with an invoice can cause the ownership mails, so they are bounded per
@@ -108,9 +100,9 @@ async def _create_pending_or_notify(
             OWNERSHIP_NOTICES, number, conn
         )
         if decision.refused is not None:
-            other = holders[decision.refused_about]["email"] if decision.refused_about else address
+            other = holders[decision.refused_about].email if decision.refused_about else address
             refusal = RegistrationRefused(
-                customer_number=number, email=customer["email"], last_name=customer["last_name"],
+                customer_number=number, email=customer.email, last_name=customer.last_name,
                 locale=form.locale, reason=decision.refused, other_address=ownership.mask_email(other),
             )
             if telling:
@@ -127,8 +119,8 @@ async def _create_pending_or_notify(
         for rival_id in decision.contest if telling else ():
             rival = holders[rival_id]
             contested = RegistrationContested(
-                account_id=rival["id"], customer_number=number, email=rival["email"],
-                last_name=rival["last_name"], locale=rival["locale"], state="waiting",
+                account_id=rival.id, customer_number=number, email=rival.email,
+                last_name=rival.last_name, locale=rival.locale, state="waiting",
             )
             await outbox.enqueue(conn, new_event(contested, caller.correlation_id), SCHEMA)
         account_id = uuid4()
@@ -143,76 +135,12 @@ async def _create_pending_or_notify(
         await token_records.insert(conn, "activation", token_hash, account_id, now, expires)
         created = RegistrationCreated(
             account_id=account_id, customer_number=number, email=address,
-            last_name=customer["last_name"], locale=form.locale,
+            last_name=customer.last_name, locale=form.locale,
             activation_token=token, expires_at=expires,
         )
         await outbox.enqueue(conn, new_event(created, caller.correlation_id), SCHEMA)
 
 
-async def activate(ctx: AuthContext, token: str, caller: Caller) -> None:
-    """Activate the pending account of a mailed link; the other pending registrations of
-    its customer number are removed, and their registrants told.
-
-    A registration that no longer proves what is on file (an address or a code imported
-    while it was pending) is removed instead, and its link answers as invalid.
-    """
-    await ctx.limit(ACTIVATE, caller.ip)
-    if not tokens.is_well_formed(token):
-        raise Problem(TOKEN_INVALID)
-    token_hash = tokens.hash_token(token)
-    now = ctx.clock()
-    refused = False
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        candidate = await accounts.activation_candidate(conn, token_hash)
-        if candidate is None:
-            raise Problem(TOKEN_INVALID)
-        number = candidate["customer_number"]
-        # The same locks as registration, taken before any row lock, so the two wait
-        # for each other instead of deadlocking.
-        await accounts.lock_keys(conn, f"customer:{number}", f"email:{candidate['email_key']}")
-        row = await token_records.claim(conn, "activation", token_hash)
-        if row is None:
-            raise Problem(TOKEN_INVALID)
-        if row["used_at"] is not None:
-            # A used link of an active account (one of a deleted or replaced account is
-            # gone with it): say so rather than "invalid". Only the mailbox that got the
-            # link learns this.
-            account = await accounts.find_by_id(conn, row["account_id"])
-            active = account is not None and account["status"] == "active"
-            raise Problem(ALREADY_ACTIVATED if active else TOKEN_INVALID)
-        if tokens.is_expired(row["expires_at"], now):
-            raise Problem(TOKEN_EXPIRED)
-        customer = await customer_records.find_customer(conn, number)
-        holders = await accounts.holders_of_customer(conn, number)
-        others = [h for h in holders if h["id"] != row["account_id"]]
-        proves = customer is not None and ownership.may_activate(
-            customer["email_key"], customer["registration_code_hash"] is not None,
-            candidate["email_key"], candidate["registered_with_code"],
-        )
-        if not proves or any(h["status"] == "active" for h in others):
-            await accounts.delete_accounts(conn, [row["account_id"]])
-            await security.audit(conn, now, "activation_refused", caller.ip, row["account_id"], number)
-            refused = True
-        else:
-            await token_records.use(conn, "activation", token_hash, now)
-            await accounts.activate(conn, row["account_id"], now)
-            await security.audit(conn, now, "account_activated", caller.ip, row["account_id"], number)
-            await accounts.delete_accounts(conn, [h["id"] for h in others])
-            for rival in others:
-                cancelled = RegistrationContested(
-                    account_id=rival["id"], customer_number=number, email=rival["email"],
-                    last_name=rival["last_name"], locale=rival["locale"], state="cancelled",
-                )
-                await outbox.enqueue(conn, new_event(cancelled, caller.correlation_id), SCHEMA)
-    if refused:
-        # Raised after the block, so that the removal is committed.
-        raise Problem(TOKEN_INVALID)
-
-
-def _unaccepted(form: RegisterRequest) -> list[FieldError]:
-    missing = []
-    if not form.accept_terms:
-        missing.append(FieldError("accept_terms", "required"))
-    if not form.accept_privacy:
-        missing.append(FieldError("accept_privacy", "required"))
-    return missing
+def _unaccepted(form: RegisterRequest) -> list[str]:
+    return [name for name, given in (("accept_terms", form.accept_terms), ("accept_privacy", form.accept_privacy))
+            if not given]

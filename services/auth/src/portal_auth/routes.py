@@ -6,11 +6,21 @@ from uuid import UUID
 
 from aiohttp import web
 
-from portal_auth import accounts, devices, email_change, recovery, registration, resend, sessions
+from portal_auth import (
+    accounts,
+    activation,
+    devices,
+    email_change,
+    recovery,
+    registration,
+    resend,
+    sessions,
+)
 from portal_auth.access_tokens import AccessClaims
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import password_policy
 from portal_auth.domain.limits import CHECK
+from portal_auth.http_errors import answer_refusals
 from portal_auth.keys import CONTEXT
 from portal_auth.openapi import openapi_document
 from portal_auth.problems import SESSION_NOT_FOUND
@@ -60,6 +70,7 @@ def setup(app: web.Application) -> None:
     add.add_post(f"{PREFIX}/password/check", check_password)
     add.add_get(f"{PREFIX}/openapi.json", openapi)
     add.add_get("/.well-known/jwks.json", jwks)
+    app.middlewares.append(answer_refusals)
     app.on_response_prepare.append(_no_store)
 
 
@@ -96,7 +107,7 @@ async def resend_activation(request: web.Request) -> web.Response:
 
 async def activate(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ActivateRequest)
-    await registration.activate(_ctx(request), body.token, _caller(request))
+    await activation.activate(_ctx(request), body.token, _caller(request))
     return web.json_response({"status": "activated"})
 
 
@@ -129,10 +140,10 @@ async def me(request: web.Request) -> web.Response:
     account = await sessions.profile(_ctx(request), await _claims(request))
     return web.json_response(
         {
-            "customer_number": account["customer_number"],
-            "last_name": account["last_name"],
-            "email": account["email"],
-            "created_at": account["created_at"].isoformat(),
+            "customer_number": account.customer_number,
+            "last_name": account.last_name,
+            "email": account.email,
+            "created_at": account.created_at.isoformat(),
         }
     )
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-import asyncpg
-
 from portal_auth import throttle
 from portal_auth.access_tokens import AccessClaims, InvalidAccessToken
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import device_tokens, devices, email, session_lifetime, tokens
+from portal_auth.domain.accounts import Account, AccountStatus
+from portal_auth.domain.errors import InvalidCredentials, NotAuthenticated, RefreshTokenInvalid
 from portal_auth.domain.limits import (
     ACCOUNT_CHALLENGES,
     ACTIVATION_REMINDER,
@@ -21,14 +21,15 @@ from portal_auth.domain.limits import (
     DEVICE_CHALLENGES,
     REFRESH,
 )
-from portal_auth.domain.throttling import threshold_reached_now
-from portal_auth.problems import INVALID_CREDENTIALS, REFRESH_TOKEN_INVALID
+from portal_auth.domain.login import LoginOutcome, login_outcome, tell_owner_of_attack
+from portal_auth.domain.session_lifetime import RefreshOutcome, refresh_outcome
+from portal_auth.domain.throttling import needs_challenge
 from portal_auth.repository import accounts, security
 from portal_auth.repository import sessions as session_records
 from portal_auth.repository import tokens as token_records
 from portal_shared import outbox
+from portal_shared.db import Executor
 from portal_shared.events import ActivationReminder, SuspiciousLogins, new_event
-from portal_shared.problems import UNAUTHORIZED, Problem
 
 
 @dataclass(frozen=True)
@@ -60,94 +61,87 @@ async def login(
         # Attempts on one address run one at a time, on every replica: a burst of
         # parallel guesses is counted guess by guess and runs into the challenge.
         await throttle.serialise_attempts(conn, address_key)
-        await throttle.refuse_if_ip_locked(ctx, conn, caller.ip)
         account = await accounts.find_by_email(conn, address_key)
         device_id = _known_device(ctx, account, device_token)
         if device_id is not None:
             subject, policy = throttle.device_subject(device_id), DEVICE_CHALLENGES
         else:
             subject, policy = throttle.account_subject(address_key), ACCOUNT_CHALLENGES
-        await throttle.require_challenge(ctx, conn, subject, policy, altcha)
-        stored_hash = account["password_hash"] if account else None
+        await throttle.admit_guess(ctx, conn, caller.ip, subject, policy, altcha)
         # An unknown address is verified against a dummy hash: same answer, same time.
-        verified = await ctx.passwords.verify(stored_hash, password)
+        verified = await ctx.passwords.verify(account.password_hash if account else None, password)
         now = ctx.clock()
-        if verified and account is not None and account["status"] == "active":
-            assert stored_hash is not None
+        outcome = login_outcome(verified, account)
+        if outcome is LoginOutcome.LOGGED_IN:
+            assert account is not None
             if device_id is not None:
                 await throttle.clear(conn, subject)
-            if ctx.passwords.needs_rehash(stored_hash):
+            if ctx.passwords.needs_rehash(account.password_hash):
                 # Parameters were raised since this hash was made; upgrade it now.
-                await accounts.rehash_password(conn, account["id"], await ctx.passwords.hash(password))
-            pair = await _open_session(ctx, conn, account["id"], caller)
-            await security.audit(
-                conn, now, "login_succeeded", caller.ip, account["id"], account["customer_number"]
-            )
+                await accounts.rehash_password(conn, account.id, await ctx.passwords.hash(password))
+            pair = await _open_session(ctx, conn, account.id, caller)
+            await security.audit(conn, now, "login_succeeded", caller.ip, account.id, account.customer_number)
             device = device_tokens.issue(
-                ctx.challenges.device_key(), account["id"], device_id or device_tokens.new_device_id(), now
+                ctx.challenges.device_key(), account.id, device_id or device_tokens.new_device_id(), now
             )
             return LoggedIn(pair, device)
         # A wrong password, an unknown address, or the right password of a pending
         # account: one answer, one count.
         failures = await throttle.record_failure(ctx, conn, subject, policy, caller.ip)
-        if verified and account is not None:
-            await security.audit(conn, now, "login_pending", caller.ip, account["id"])
+        if outcome is LoginOutcome.PENDING:
+            assert account is not None
+            await security.audit(conn, now, "login_pending", caller.ip, account.id)
             await _remind_to_activate(ctx, conn, account, caller)
         else:
-            await security.audit(conn, now, "login_failed", caller.ip, account["id"] if account else None)
-        if account is not None and account["status"] == "active" and device_id is None:
-            await _tell_owner_if_attacked(ctx, conn, account, failures, caller)
+            await security.audit(conn, now, "login_failed", caller.ip, account.id if account else None)
+        if tell_owner_of_attack(account, device_id is not None, failures, ACCOUNT_CHALLENGES):
+            assert account is not None
+            await _tell_owner(ctx, conn, account, failures, caller)
     # Raised after the block, so that the failure count is committed.
-    raise Problem(INVALID_CREDENTIALS, extra=throttle.hint(policy, failures))
+    raise InvalidCredentials(challenge_required=needs_challenge(policy, failures))
 
 
-def _known_device(ctx: AuthContext, account: asyncpg.Record | None, token: str | None) -> str | None:
+def _known_device(ctx: AuthContext, account: Account | None, token: str | None) -> str | None:
     if account is None or not token:
         return None
-    return device_tokens.device_of(ctx.challenges.device_key(), token, account["id"], ctx.clock())
+    return device_tokens.device_of(ctx.challenges.device_key(), token, account.id, ctx.clock())
 
 
-async def _remind_to_activate(
-    ctx: AuthContext, conn: asyncpg.Connection, account: asyncpg.Record, caller: Caller
-) -> None:
+async def _remind_to_activate(ctx: AuthContext, conn: Executor, account: Account, caller: Caller) -> None:
     """A fresh activation link for a pending account (quietly at most a few an hour);
     only the newest link works."""
-    if not await ctx.within(ACTIVATION_REMINDER, str(account["id"]), conn):
+    if not await ctx.within(ACTIVATION_REMINDER, str(account.id), conn):
         return
     now = ctx.clock()
     # As POST /register/resend does: registration's locks, so that a registration
     # replacing this account waits for us or we find the account gone; and removing the
     # older links waits for an activation using one of them right now.
-    await accounts.lock_keys(conn, f"customer:{account['customer_number']}", f"email:{account['email_key']}")
-    kept = await accounts.find_by_email_keeping(conn, account["email_key"])
-    if kept is None or kept["id"] != account["id"] or kept["status"] != "pending":
+    await accounts.lock_keys(conn, f"customer:{account.customer_number}", f"email:{account.email_key}")
+    kept = await accounts.find_by_email_keeping(conn, account.email_key)
+    if kept is None or kept.id != account.id or not kept.is_pending:
         return
-    await token_records.void_unused(conn, "activation", account["id"])
-    if await accounts.status_of(conn, account["id"]) != "pending":
+    await token_records.void_unused(conn, "activation", account.id)
+    if await accounts.status_of(conn, account.id) is not AccountStatus.PENDING:
         return
     token, token_hash = tokens.new_token()
     expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
-    await token_records.insert(conn, "activation", token_hash, account["id"], now, expires)
+    await token_records.insert(conn, "activation", token_hash, account.id, now, expires)
     reminder = ActivationReminder(
-        account_id=account["id"], email=account["email"], last_name=account["last_name"],
-        locale=account["locale"], activation_token=token, expires_at=expires,
+        account_id=account.id, email=account.email, last_name=account.last_name,
+        locale=account.locale, activation_token=token, expires_at=expires,
     )
     await outbox.enqueue(conn, new_event(reminder, caller.correlation_id), SCHEMA)
 
 
-async def _tell_owner_if_attacked(
-    ctx: AuthContext, conn: asyncpg.Connection, account: asyncpg.Record, failures: int, caller: Caller
-) -> None:
-    """When failures first make challenges necessary, the owner hears of it (at most
-    once a day), with the way to a new password."""
-    if not threshold_reached_now(ACCOUNT_CHALLENGES, failures):
-        return
+async def _tell_owner(ctx: AuthContext, conn: Executor, account: Account, failures: int, caller: Caller) -> None:
+    """Failures have just made challenges necessary: the owner hears of it (at most once
+    a day), with the way to a new password."""
     now = ctx.clock()
-    if not await security.claim_attack_notice(conn, account["id"], now, now - ATTACK_NOTICE_INTERVAL):
+    if not await security.claim_attack_notice(conn, account.id, now, now - ATTACK_NOTICE_INTERVAL):
         return
     notice = SuspiciousLogins(
-        account_id=account["id"], email=account["email"], last_name=account["last_name"],
-        locale=account["locale"], failed_attempts=failures,
+        account_id=account.id, email=account.email, last_name=account.last_name,
+        locale=account.locale, failed_attempts=failures,
     )
     await outbox.enqueue(conn, new_event(notice, caller.correlation_id), SCHEMA)
 
@@ -162,23 +156,21 @@ async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> Token
     token_hash = tokens.hash_token(refresh_token)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await session_records.claim_refresh_token(conn, token_hash)
-        if (
-            row is None or row["ended_at"] is not None or tokens.is_expired(row["expires_at"], now)
-            or session_lifetime.has_ended(row["logged_in_at"], now, _max_age(ctx))
-        ):
-            raise Problem(REFRESH_TOKEN_INVALID)
-        reused = row["used_at"] is not None
-        if reused:
-            await session_records.end_session(conn, row["session_id"], now)
-            await security.audit(conn, now, "refresh_token_reused", caller.ip, row["account_id"])
+        stored = await session_records.claim_refresh_token(conn, token_hash)
+        outcome = refresh_outcome(stored, now, _max_age(ctx))
+        if outcome is RefreshOutcome.INVALID:
+            raise RefreshTokenInvalid
+        assert stored is not None
+        if outcome is RefreshOutcome.REUSED:
+            await session_records.end_session(conn, stored.session_id, now)
+            await security.audit(conn, now, "refresh_token_reused", caller.ip, stored.account_id)
         else:
             await session_records.use_refresh_token(conn, token_hash, now)
-            await session_records.touch(conn, row["session_id"], now, devices.coarse_place(caller.ip))
-            pair = await _issue_pair(ctx, conn, row["account_id"], row["session_id"], row["logged_in_at"])
-    if reused:
+            await session_records.touch(conn, stored.session_id, now, devices.coarse_place(caller.ip))
+            pair = await _issue_pair(ctx, conn, stored.account_id, stored.session_id, stored.logged_in_at)
+    if outcome is RefreshOutcome.REUSED:
         # Raised after the block, so that the revocation is committed.
-        raise Problem(REFRESH_TOKEN_INVALID)
+        raise RefreshTokenInvalid
     return pair
 
 
@@ -194,11 +186,11 @@ async def authenticate(ctx: AuthContext, bearer_token: str) -> AccessClaims:
     try:
         claims = ctx.access_tokens.verify(bearer_token, ctx.clock())
     except InvalidAccessToken:
-        raise _unauthorized() from None
+        raise NotAuthenticated from None
     oldest = ctx.clock() - _max_age(ctx)
     async with ctx.pool.acquire() as conn:
         if not await session_records.is_active(conn, claims.session_id, claims.account_id, oldest):
-            raise _unauthorized()
+            raise NotAuthenticated
     return claims
 
 
@@ -208,37 +200,52 @@ async def current_roles(ctx: AuthContext, claims: AccessClaims) -> tuple[str, ..
         return await accounts.roles_of(conn, claims.account_id)
 
 
-async def profile(ctx: AuthContext, claims: AccessClaims) -> asyncpg.Record:
+async def profile(ctx: AuthContext, claims: AccessClaims) -> Account:
     async with ctx.pool.acquire() as conn:
         account = await accounts.find_by_id(conn, claims.account_id)
-    if account is None or account["status"] != "active":
-        raise _unauthorized()
+    if account is None or not account.is_active:
+        raise NotAuthenticated
     return account
 
 
 async def _open_session(
-    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, caller: Caller
+    ctx: AuthContext, conn: Executor, account_id: UUID, caller: Caller
 ) -> TokenPair:
+    """A new session with its first refresh token, and an access token carrying the
+    account's current roles (one round trip for all three)."""
     session_id = uuid4()
     now = ctx.clock()
-    await session_records.open_session(
-        conn, session_id, account_id, now, caller.user_agent, devices.coarse_place(caller.ip)
+    refresh_token, refresh_hash, expiry = _new_refresh_token(ctx, now, now)
+    roles = await session_records.open_session(
+        conn, session_id, account_id, now, refresh_hash, expiry,
+        caller.user_agent, devices.coarse_place(caller.ip),
     )
-    return await _issue_pair(ctx, conn, account_id, session_id, now)
+    return _pair(ctx, account_id, session_id, roles, refresh_token, now)
 
 
 async def _issue_pair(
-    ctx: AuthContext, conn: asyncpg.Connection, account_id: UUID, session_id: UUID,
+    ctx: AuthContext, conn: Executor, account_id: UUID, session_id: UUID,
     logged_in_at: datetime,
 ) -> TokenPair:
     """A fresh refresh token in the session and an access token carrying current roles."""
     now = ctx.clock()
-    refresh_token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
+    refresh_token, refresh_hash, expiry = _new_refresh_token(ctx, now, logged_in_at)
+    roles = await session_records.add_refresh_token(conn, session_id, account_id, refresh_hash, now, expiry)
+    return _pair(ctx, account_id, session_id, roles, refresh_token, now)
+
+
+def _new_refresh_token(ctx: AuthContext, now: datetime, logged_in_at: datetime) -> tuple[str, bytes, datetime]:
+    token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
     expiry = session_lifetime.refresh_expiry(
         now, logged_in_at, timedelta(days=ctx.settings.refresh_token_ttl_days), _max_age(ctx)
     )
-    await session_records.add_refresh_token(conn, session_id, tokens.hash_token(refresh_token), now, expiry)
-    roles = await accounts.roles_of(conn, account_id)
+    return token, tokens.hash_token(token), expiry
+
+
+def _pair(
+    ctx: AuthContext, account_id: UUID, session_id: UUID, roles: tuple[str, ...], refresh_token: str,
+    now: datetime,
+) -> TokenPair:
     access = ctx.access_tokens.issue(AccessClaims(account_id, session_id, roles), now)
     return TokenPair(access, refresh_token, int(ctx.access_tokens.ttl.total_seconds()))
 
@@ -246,6 +253,3 @@ async def _issue_pair(
 def _max_age(ctx: AuthContext) -> timedelta:
     return timedelta(days=ctx.settings.session_max_age_days)
 
-
-def _unauthorized() -> Problem:
-    return Problem(UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})

@@ -21,25 +21,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from portal_auth.context import AuthContext, Caller
+from portal_auth.domain.accounts import Account
+from portal_auth.domain.errors import (
+    ChallengeRequired,
+    CurrentPasswordInvalid,
+    TooManyAttempts,
+    WrongGuess,
+)
 from portal_auth.domain.limits import CONFIRM_LOCKS, IP_LOCKS
 from portal_auth.domain.throttling import (
     ChallengePolicy,
     LockPolicy,
+    failures_counted,
     lock_duration,
+    lock_wait,
     needs_challenge,
-    seconds_until,
 )
-from portal_auth.problems import CHALLENGE_REQUIRED, CURRENT_PASSWORD_INVALID
 from portal_auth.repository import accounts, security
 from portal_shared.db import Executor
-from portal_shared.problems import FieldError, Problem, ProblemType
-from portal_shared.ratelimit import too_many_attempts
 
 
 def account_subject(email_key: str) -> str:
@@ -54,36 +56,29 @@ def customer_subject(customer_number: str) -> str:
     return f"customer:{customer_number}"
 
 
-def hint(policy: ChallengePolicy, failures: int) -> dict[str, Any]:
-    """Told with a failure: whether the next attempt must carry a solved challenge, so a
-    page can prepare one at once (same for known and unknown targets)."""
-    return {"challenge_required": True} if needs_challenge(policy, failures) else {}
-
-
 async def refuse_if_locked(ctx: AuthContext, conn: Executor, *keys: str) -> None:
-    now = ctx.clock()
-    locked = [
-        r["locked_until"] for r in await security.failures(conn, list(keys))
-        if r["locked_until"] is not None and r["locked_until"] > now
-    ]
-    if locked:
-        wait = seconds_until(max(locked), now)
-        raise too_many_attempts(wait)
+    wait = lock_wait(await security.locked_until(conn, list(keys)), ctx.clock())
+    if wait is not None:
+        raise TooManyAttempts(wait)
 
 
-async def refuse_if_ip_locked(ctx: AuthContext, conn: Executor, ip: str) -> None:
-    await refuse_if_locked(ctx, conn, f"ip:{ip}")
-
-
-async def require_challenge(
-    ctx: AuthContext, conn: Executor, subject: str, policy: ChallengePolicy, altcha: str | None
+async def admit_guess(
+    ctx: AuthContext, conn: Executor, ip: str, subject: str, policy: ChallengePolicy, altcha: str | None
 ) -> None:
-    """Past the free failures, spend the attempt's solved challenge or refuse it (428).
-    A refused attempt guessed nothing and is not counted."""
+    """Before a guess at `subject` from `ip` (read together, one round trip): refused
+    while the IP is locked (429); past the subject's free failures, the attempt's solved
+    challenge is spent or it is refused (428). A refused attempt guessed nothing and is
+    not counted."""
     now = ctx.clock()
-    failures = await security.failure_count(conn, subject, now - policy.forget_after)
+    ip_key = f"ip:{ip}"
+    on_file = await security.counts(conn, [ip_key, subject])
+    ip_count = on_file.get(ip_key)
+    wait = lock_wait([ip_count.locked_until if ip_count else None], now)
+    if wait is not None:
+        raise TooManyAttempts(wait)
+    failures = failures_counted(on_file.get(subject), now, policy.forget_after)
     if needs_challenge(policy, failures) and not await ctx.challenges.redeem(conn, altcha, now):
-        raise Problem(CHALLENGE_REQUIRED)
+        raise ChallengeRequired
 
 
 async def record_failure(
@@ -107,14 +102,15 @@ async def serialise_attempts(conn: Executor, email_key: str) -> None:
 
 @asynccontextmanager
 async def guess(
-    ctx: AuthContext, subject: str, policy: ChallengePolicy, altcha: str | None, miss: ProblemType
+    ctx: AuthContext, subject: str, policy: ChallengePolicy, altcha: str | None, miss: type[WrongGuess]
 ) -> AsyncIterator[None]:
     """One attempt at `subject` whose outcome the enclosed work decides (registration:
     the last name is checked deep inside it, on connections of its own).
 
     The attempt is counted before it is checked, so a burst of parallel guesses cannot
     all slip in under the threshold; it stays counted only when the work fails with
-    `miss` (a wrong guess), which then also carries the `hint`.
+    `miss` (a wrong guess), which then also tells whether the next attempt needs a
+    solved challenge.
     """
     now = ctx.clock()
     async with ctx.pool.acquire() as conn:
@@ -124,15 +120,12 @@ async def guess(
         if needs_challenge(policy, failures - 1):
             async with ctx.pool.acquire() as conn:
                 if not await ctx.challenges.redeem(conn, altcha, now):
-                    raise Problem(CHALLENGE_REQUIRED)
+                    raise ChallengeRequired
         try:
             yield
-        except Problem as problem:
-            if problem.kind is not miss:
-                raise
+        except miss:
             wrong = True
-            raise Problem(problem.kind, problem.errors, problem.headers,
-                          {**problem.extra, **hint(policy, failures)}) from None
+            raise miss(challenge_required=needs_challenge(policy, failures)) from None
     finally:
         if not wrong:
             async with ctx.pool.acquire() as conn:
@@ -141,7 +134,7 @@ async def guess(
 
 async def confirm_password(
     ctx: AuthContext, account_id: UUID, password: str, field: str, caller: Caller
-) -> asyncpg.Record:
+) -> Account:
     """A logged-in customer re-enters the password before a sensitive change.
 
     Wrong guesses lock this account's confirmations (and the IP) for a while, so a
@@ -151,11 +144,11 @@ async def confirm_password(
     async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_by_id(conn, account_id)
         if account is None:
-            raise Problem(CURRENT_PASSWORD_INVALID)
+            raise CurrentPasswordInvalid
         subject = f"confirm:{account_id}"
-        await serialise_attempts(conn, account["email_key"])
+        await serialise_attempts(conn, account.email_key)
         await refuse_if_locked(ctx, conn, subject, f"ip:{caller.ip}")
-        confirmed = await ctx.passwords.verify(account["password_hash"], password)
+        confirmed = await ctx.passwords.verify(account.password_hash, password)
         if confirmed:
             await security.clear(conn, subject)
         else:
@@ -163,7 +156,7 @@ async def confirm_password(
             await _count_locking(ctx, conn, f"ip:{caller.ip}", IP_LOCKS)
             await security.audit(conn, ctx.clock(), "password_confirmation_failed", caller.ip, account_id)
     if not confirmed:
-        raise Problem(CURRENT_PASSWORD_INVALID, [FieldError(field, "invalid")])
+        raise CurrentPasswordInvalid(field)
     return account
 
 

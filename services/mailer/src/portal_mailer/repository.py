@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-import asyncpg
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+from portal_shared.db import Executor
 
 CLAIM_MAIL = """
 INSERT INTO processed_events (event_id, template, event_type) VALUES ($1, $2, $3)
@@ -25,7 +23,7 @@ ON CONFLICT (event_id, template) DO NOTHING
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
-async def begin_and_claim(conn: Conn, event_id: UUID, template: str, event_type: str) -> bool:
+async def begin_and_claim(conn: Executor, event_id: UUID, template: str, event_type: str) -> bool:
     """Start the transaction that sends the mail, and claim the mail in it: True when
     this transaction recorded it, False when it already was (a duplicate).
 
@@ -44,9 +42,9 @@ async def begin_and_claim(conn: Conn, event_id: UUID, template: str, event_type:
     return status == "INSERT 0 1"
 
 
-async def commit(conn: Conn) -> None:
+async def commit(conn: Executor) -> None:
     await conn.execute("COMMIT")
 
 
-async def rollback(conn: Conn) -> None:
+async def rollback(conn: Executor) -> None:
     await conn.execute("ROLLBACK")

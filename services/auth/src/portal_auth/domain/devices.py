@@ -5,7 +5,10 @@ which is all that is kept of it there)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from ipaddress import IPv6Address, ip_address
+from uuid import UUID
 
 LABEL_MAX_LENGTH = 60
 
@@ -57,3 +60,14 @@ def coarse_place(address: str) -> str:
     if isinstance(ip, IPv6Address):
         return ":".join(f"{int(part, 16):x}" for part in ip.exploded.split(":")[:3]) + ":*"
     return ".".join(str(ip).split(".")[:3]) + ".*"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """An open session as kept: the full User-Agent, the coarse place."""
+
+    id: UUID
+    user_agent: str
+    place: str
+    created_at: datetime
+    last_used_at: datetime

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
+from portal_auth.domain.accounts import Account, AccountStatus, Customer
+
 RefusalReason = Literal["other_address", "already_held"]
 
 
@@ -34,7 +36,7 @@ class Holding:
     """An account holding the customer number or the address of a registration."""
 
     id: UUID
-    status: str
+    status: AccountStatus | str
     customer_number: str
     email_key: str
 
@@ -57,7 +59,8 @@ class Decision:
 
 
 def decide(
-    customer_number: str, on_file_email_key: str | None, address_key: str, holders: Sequence[Holding]
+    customer_number: str, on_file_email_key: str | None, address_key: str,
+    holders: Sequence[Holding | Account],
 ) -> Decision:
     """The outcome of a registration whose customer number, last name and code matched.
 
@@ -65,7 +68,7 @@ def decide(
     """
     if on_file_email_key is not None and address_key != on_file_email_key:
         return Decision(refused="other_address")
-    active = [h for h in holders if h.status == "active"]
+    active = [h for h in holders if h.status == AccountStatus.ACTIVE]
     if active:
         held_elsewhere = [
             h for h in active if h.customer_number == customer_number and h.email_key != address_key
@@ -96,6 +99,16 @@ def may_activate(
     if on_file_email_key is not None and email_key != on_file_email_key:
         return False
     return registered_with_code or not code_on_file
+
+
+def activation_goes_ahead(customer: Customer | None, candidate: Account, others: Sequence[Account]) -> bool:
+    """Whether the pending `candidate` becomes the account of its customer number: it still
+    proves what is on file, and none of the `others` holding the number is active. If
+    not, the registration is removed and its link answers as invalid."""
+    proves = customer is not None and may_activate(
+        customer.email_key, customer.code_on_file, candidate.email_key, candidate.registered_with_code
+    )
+    return proves and not any(h.status == AccountStatus.ACTIVE for h in others)
 
 
 def mask_email(address: str) -> str:

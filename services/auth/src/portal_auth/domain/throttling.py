@@ -10,6 +10,7 @@ IP for a while (the owner is almost never behind the attacker's address).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +27,22 @@ class LockPolicy:
 class ChallengePolicy:
     free_failures: int            # failures before attempts need a solved challenge
     forget_after: timedelta = timedelta(hours=24)  # a quiet day starts the count anew
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    """What is on file for one guessing target or IP."""
+
+    failures: int
+    last_failure_at: datetime
+    locked_until: datetime | None
+
+
+def failures_counted(count: FailureCount | None, now: datetime, forget_after: timedelta) -> int:
+    """Failures that still count: none once the last one is older than `forget_after`."""
+    if count is None or count.last_failure_at < now - forget_after:
+        return 0
+    return count.failures
 
 
 def lock_duration(policy: LockPolicy, failures: int) -> timedelta | None:
@@ -49,3 +66,10 @@ def threshold_reached_now(policy: ChallengePolicy, failures: int) -> bool:
 def seconds_until(moment: datetime, now: datetime) -> int:
     """Whole seconds to wait (at least 1), for `Retry-After`."""
     return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def lock_wait(locked_until: Iterable[datetime | None], now: datetime) -> int | None:
+    """Seconds until the last of these locks ends (for `Retry-After`); None when none
+    holds any more."""
+    holding = [until for until in locked_until if until is not None and until > now]
+    return seconds_until(max(holding), now) if holding else None

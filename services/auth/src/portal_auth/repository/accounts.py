@@ -1,3 +1,5 @@
+"""Accounts, their passwords (with history) and roles."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,45 +8,41 @@ from uuid import UUID
 
 import asyncpg
 
+from portal_auth.domain.accounts import Account, AccountStatus
 from portal_shared.db import Executor
 
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtext($1))"
-ACCOUNTS_HOLDING = """
-SELECT a.id, a.status, a.email, a.locale, a.customer_number, a.email_key, c.last_name
+# Every query that answers with accounts selects these columns: one shape, `Account`.
+ACCOUNT_COLUMNS = """
+SELECT a.id, a.status, a.customer_number, a.email, a.email_key, a.locale, c.last_name,
+       a.password_hash, a.created_at, a.activated_at, a.registered_with_code
 FROM accounts a JOIN customers c USING (customer_number)
+"""
+ACCOUNTS_HOLDING = ACCOUNT_COLUMNS + """
 WHERE a.customer_number = $1 OR a.email_key = $2
 FOR UPDATE OF a
 """
 # Every account of one customer number, oldest first: pending ones waiting side by side,
 # at most one active.
-HOLDERS_OF_CUSTOMER = """
-SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.created_at,
-       a.activated_at, c.last_name
-FROM accounts a JOIN customers c USING (customer_number)
+HOLDERS_OF_CUSTOMER = ACCOUNT_COLUMNS + """
 WHERE a.customer_number = $1
 ORDER BY a.created_at, a.id
 FOR UPDATE OF a
 """
 DELETE_ACCOUNTS = "DELETE FROM accounts WHERE id = ANY($1::uuid[])"
-HOLDING_EMAIL = "SELECT id, status FROM accounts WHERE email_key = $1 FOR UPDATE"
+HOLDING_EMAIL = ACCOUNT_COLUMNS + "WHERE a.email_key = $1 FOR UPDATE OF a"
 CHANGE_EMAIL = "UPDATE accounts SET email = $2, email_key = $3 WHERE id = $1"
 INSERT_PENDING = """
 INSERT INTO accounts (id, customer_number, email, email_key, password_hash, locale, status,
                       created_at, terms_version, privacy_version, consented_at, registered_with_code)
 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $7, $10)
 """
-# What activation needs to know of the account an activation token belongs to.
-ACTIVATION_CANDIDATE = """
-SELECT a.id, a.customer_number, a.email_key, a.registered_with_code
-FROM activation_tokens t JOIN accounts a ON a.id = t.account_id
-WHERE t.token_hash = $1
+# The account an activation token belongs to (read without locks: activation locks its
+# keys first, then claims the token).
+ACTIVATION_CANDIDATE = ACCOUNT_COLUMNS + """
+WHERE a.id = (SELECT t.account_id FROM activation_tokens t WHERE t.token_hash = $1)
 """
 ACTIVATE = "UPDATE accounts SET status = 'active', activated_at = $2 WHERE id = $1"
-ACCOUNT_COLUMNS = """
-SELECT a.id, a.status, a.email, a.email_key, a.locale, a.customer_number, a.password_hash,
-       a.created_at, c.last_name
-FROM accounts a JOIN customers c USING (customer_number)
-"""
 FIND_BY_EMAIL = ACCOUNT_COLUMNS + "WHERE a.email_key = $1"
 # Keeps the row from being deleted (or its key changed) until the transaction ends,
 # without blocking an activation, which only updates it.
@@ -83,16 +81,16 @@ async def lock_keys(conn: Executor, *keys: str) -> None:
         await conn.execute(LOCK_KEY, key)
 
 
-async def accounts_holding(conn: Executor, customer_number: str, email_key: str) -> list[asyncpg.Record]:
-    return await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)
+async def accounts_holding(conn: Executor, customer_number: str, email_key: str) -> list[Account]:
+    return [_account(r) for r in await conn.fetch(ACCOUNTS_HOLDING, customer_number, email_key)]
 
 
-async def holders_of_customer(conn: Executor, customer_number: str) -> list[asyncpg.Record]:
-    return await conn.fetch(HOLDERS_OF_CUSTOMER, customer_number)
+async def holders_of_customer(conn: Executor, customer_number: str) -> list[Account]:
+    return [_account(r) for r in await conn.fetch(HOLDERS_OF_CUSTOMER, customer_number)]
 
 
-async def holding_email(conn: Executor, email_key: str) -> list[asyncpg.Record]:
-    return await conn.fetch(HOLDING_EMAIL, email_key)
+async def holding_email(conn: Executor, email_key: str) -> list[Account]:
+    return [_account(r) for r in await conn.fetch(HOLDING_EMAIL, email_key)]
 
 
 async def change_email(conn: Executor, account_id: UUID, email: str, email_key: str) -> None:
@@ -114,34 +112,35 @@ async def insert_pending(
     )
 
 
-async def activation_candidate(conn: Executor, token_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(ACTIVATION_CANDIDATE, token_hash)
+async def activation_candidate(conn: Executor, token_hash: bytes) -> Account | None:
+    return _maybe_account(await conn.fetchrow(ACTIVATION_CANDIDATE, token_hash))
 
 
 async def activate(conn: Executor, account_id: UUID, now: datetime) -> None:
     await conn.execute(ACTIVATE, account_id, now)
 
 
-async def find_by_email(conn: Executor, email_key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(FIND_BY_EMAIL, email_key)
+async def find_by_email(conn: Executor, email_key: str) -> Account | None:
+    return _maybe_account(await conn.fetchrow(FIND_BY_EMAIL, email_key))
 
 
-async def find_by_email_keeping(conn: Executor, email_key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(FIND_BY_EMAIL_KEEPING, email_key)
+async def find_by_email_keeping(conn: Executor, email_key: str) -> Account | None:
+    return _maybe_account(await conn.fetchrow(FIND_BY_EMAIL_KEEPING, email_key))
 
 
-async def status_of(conn: Executor, account_id: UUID) -> str | None:
-    return await conn.fetchval(STATUS, account_id)
+async def status_of(conn: Executor, account_id: UUID) -> AccountStatus | None:
+    status = await conn.fetchval(STATUS, account_id)
+    return None if status is None else AccountStatus(status)
 
 
-async def find_by_id(conn: Executor, account_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(FIND_BY_ID, account_id)
+async def find_by_id(conn: Executor, account_id: UUID) -> Account | None:
+    return _maybe_account(await conn.fetchrow(FIND_BY_ID, account_id))
 
 
 async def find_active_by_customer_and_email(
     conn: Executor, customer_number: str, email_key: str
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL, customer_number, email_key)
+) -> Account | None:
+    return _maybe_account(await conn.fetchrow(FIND_ACTIVE_BY_CUSTOMER_AND_EMAIL, customer_number, email_key))
 
 
 async def rehash_password(conn: Executor, account_id: UUID, password_hash: str) -> None:
@@ -184,3 +183,16 @@ async def revoke_role(conn: Executor, account_id: UUID, role: str) -> None:
 async def purge_expired_pending(conn: Executor, expired_before: datetime) -> int:
     status = await conn.execute(PURGE_EXPIRED_PENDING, expired_before)
     return int(status.split()[-1])
+
+
+def _account(row: asyncpg.Record) -> Account:
+    return Account(
+        id=row["id"], status=AccountStatus(row["status"]), customer_number=row["customer_number"],
+        email=row["email"], email_key=row["email_key"], locale=row["locale"],
+        last_name=row["last_name"], password_hash=row["password_hash"], created_at=row["created_at"],
+        activated_at=row["activated_at"], registered_with_code=row["registered_with_code"],
+    )
+
+
+def _maybe_account(row: asyncpg.Record | None) -> Account | None:
+    return None if row is None else _account(row)

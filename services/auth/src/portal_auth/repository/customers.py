@@ -1,11 +1,12 @@
+"""The customer master data: what a registration is matched against."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import asyncpg
-
 from portal_auth.domain import email
+from portal_auth.domain.accounts import Customer
 from portal_auth.domain.customer_import import CustomerRow
 from portal_shared.db import Executor
 
@@ -42,8 +43,9 @@ class UpsertCounts:
     unchanged: int
 
 
-async def find_customer(conn: Executor, customer_number: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(FIND_CUSTOMER, customer_number)
+async def find_customer(conn: Executor, customer_number: str) -> Customer | None:
+    row = await conn.fetchrow(FIND_CUSTOMER, customer_number)
+    return None if row is None else Customer(**row)
 
 
 async def count_customers(conn: Executor) -> int:

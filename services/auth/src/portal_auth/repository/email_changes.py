@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
+from portal_auth.domain.tokens import EmailChangeLink
 from portal_shared.db import Executor
 
 INSERT = """
@@ -36,8 +35,10 @@ async def address_key_of(conn: Executor, token_hash: bytes) -> str | None:
     return await conn.fetchval(ADDRESS_KEY, token_hash)
 
 
-async def claim(conn: Executor, token_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(CLAIM, token_hash)
+async def claim(conn: Executor, token_hash: bytes) -> EmailChangeLink | None:
+    """The token's row, locked until the transaction ends."""
+    row = await conn.fetchrow(CLAIM, token_hash)
+    return None if row is None else EmailChangeLink(**row)
 
 
 async def use(conn: Executor, token_hash: bytes, now: datetime) -> None:

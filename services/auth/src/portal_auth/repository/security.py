@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
+from portal_auth.domain.throttling import FailureCount
 from portal_shared.db import Executor
 
-FIND_LOCKS = "SELECT key, failures, last_failure_at, locked_until FROM login_failures WHERE key = ANY($1::text[])"
+FIND_LOCKS = "SELECT locked_until FROM login_failures WHERE key = ANY($1::text[])"
+FIND_COUNTS = """
+SELECT key, failures, last_failure_at, locked_until FROM login_failures WHERE key = ANY($1::text[])
+"""
 RECORD_FAILURE = """
 INSERT INTO login_failures AS f (key, failures, last_failure_at, locked_until)
 VALUES ($1, 1, $2, NULL)
@@ -20,7 +22,6 @@ ON CONFLICT (key) DO UPDATE SET
     last_failure_at = $2
 RETURNING failures
 """
-FAILURE_COUNT = "SELECT failures FROM login_failures WHERE key = $1 AND last_failure_at >= $2"
 UNCOUNT = "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0"
 CLAIM_NOTICE = """
 INSERT INTO attack_notices AS n (account_id, notified_at) VALUES ($1, $2)
@@ -37,18 +38,22 @@ VALUES ($1, $2, $3, $4, $5, $6::jsonb)
 """
 
 
-async def failures(conn: Executor, keys: list[str]) -> list[asyncpg.Record]:
-    return await conn.fetch(FIND_LOCKS, keys)
+async def locked_until(conn: Executor, keys: list[str]) -> list[datetime | None]:
+    """When the locks on these keys end (None: counted, not locked)."""
+    return [r["locked_until"] for r in await conn.fetch(FIND_LOCKS, keys)]
+
+
+async def counts(conn: Executor, keys: list[str]) -> dict[str, FailureCount]:
+    """What is on file for these keys (one round trip for a login's IP and target)."""
+    return {
+        r["key"]: FailureCount(r["failures"], r["last_failure_at"], r["locked_until"])
+        for r in await conn.fetch(FIND_COUNTS, keys)
+    }
 
 
 async def record_failure(conn: Executor, key: str, now: datetime, forget_before: datetime) -> int:
     """Count a failure; a count older than `forget_before` starts again at one."""
     return await conn.fetchval(RECORD_FAILURE, key, now, forget_before)
-
-
-async def failure_count(conn: Executor, key: str, forget_before: datetime) -> int:
-    """Failures counted for `key`, 0 when the last one is older than `forget_before`."""
-    return await conn.fetchval(FAILURE_COUNT, key, forget_before) or 0
 
 
 async def uncount(conn: Executor, key: str) -> None:

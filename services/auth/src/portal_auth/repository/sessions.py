@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
+from portal_auth.domain.devices import StoredSession
+from portal_auth.domain.session_lifetime import RefreshToken
 from portal_shared.db import Executor
 
-INSERT_SESSION = """
-INSERT INTO sessions (id, account_id, created_at, last_used_at, user_agent, place)
-VALUES ($1, $2, $3, $3, $4, $5)
+# The answer of both: the account's roles now, for the access token issued with them.
+CURRENT_ROLES = """
+SELECT coalesce(array_agg(role ORDER BY role), '{}') FROM account_roles WHERE account_id = $2
 """
+# A login: the session and its first refresh token, in one round trip.
+OPEN_SESSION = """
+WITH opened AS (
+    INSERT INTO sessions (id, account_id, created_at, last_used_at, user_agent, place)
+    VALUES ($1, $2, $3, $3, $6, $7)
+    RETURNING id
+), first_token AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at)
+    SELECT $4, id, $3, $5 FROM opened
+)
+""" + CURRENT_ROLES
 TOUCH = "UPDATE sessions SET last_used_at = $2, place = $3 WHERE id = $1"
 LIST_OPEN = """
 SELECT s.id, s.user_agent, s.place, s.created_at, coalesce(s.last_used_at, s.created_at) AS last_used_at
@@ -25,9 +36,11 @@ ORDER BY last_used_at DESC, s.created_at DESC
 END_OWN = """
 UPDATE sessions SET ended_at = $3 WHERE id = $1 AND account_id = $2 AND ended_at IS NULL RETURNING id
 """
-INSERT_REFRESH = """
-INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
-"""
+ADD_REFRESH = """
+WITH added AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($3, $1, $4, $5)
+)
+""" + CURRENT_ROLES
 CLAIM_REFRESH = """
 SELECT r.session_id, r.expires_at, r.used_at, s.account_id, s.ended_at, s.created_at AS logged_in_at
 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
@@ -50,9 +63,14 @@ DELETE FROM sessions s WHERE s.ended_at < $1
 
 
 async def open_session(
-    conn: Executor, session_id: UUID, account_id: UUID, now: datetime, user_agent: str = "", place: str = ""
-) -> None:
-    await conn.execute(INSERT_SESSION, session_id, account_id, now, user_agent, place)
+    conn: Executor, session_id: UUID, account_id: UUID, now: datetime, refresh_hash: bytes,
+    refresh_expires_at: datetime, user_agent: str = "", place: str = "",
+) -> tuple[str, ...]:
+    """Open a session with its first refresh token; returns the account's roles."""
+    roles = await conn.fetchval(
+        OPEN_SESSION, session_id, account_id, now, refresh_hash, refresh_expires_at, user_agent, place
+    )
+    return tuple(roles)
 
 
 async def touch(conn: Executor, session_id: UUID, now: datetime, place: str) -> None:
@@ -60,10 +78,10 @@ async def touch(conn: Executor, session_id: UUID, now: datetime, place: str) -> 
     await conn.execute(TOUCH, session_id, now, place)
 
 
-async def list_open(conn: Executor, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[asyncpg.Record]:
+async def list_open(conn: Executor, account_id: UUID, logged_in_after: datetime, now: datetime) -> list[StoredSession]:
     """Sessions that can still go on: not ended, not past the maximum age, with a live
     refresh token."""
-    return await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)
+    return [StoredSession(**r) for r in await conn.fetch(LIST_OPEN, account_id, logged_in_after, now)]
 
 
 async def end_own(conn: Executor, session_id: UUID, account_id: UUID, now: datetime) -> bool:
@@ -72,13 +90,17 @@ async def end_own(conn: Executor, session_id: UUID, account_id: UUID, now: datet
 
 
 async def add_refresh_token(
-    conn: Executor, session_id: UUID, refresh_hash: bytes, now: datetime, expires_at: datetime
-) -> None:
-    await conn.execute(INSERT_REFRESH, refresh_hash, session_id, now, expires_at)
+    conn: Executor, session_id: UUID, account_id: UUID, refresh_hash: bytes, now: datetime,
+    expires_at: datetime,
+) -> tuple[str, ...]:
+    """The session's next refresh token; returns the account's roles."""
+    return tuple(await conn.fetchval(ADD_REFRESH, session_id, account_id, refresh_hash, now, expires_at))
 
 
-async def claim_refresh_token(conn: Executor, refresh_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
+async def claim_refresh_token(conn: Executor, refresh_hash: bytes) -> RefreshToken | None:
+    """The token and its session, both locked until the transaction ends."""
+    row = await conn.fetchrow(CLAIM_REFRESH, refresh_hash)
+    return None if row is None else RefreshToken(**row)
 
 
 async def use_refresh_token(conn: Executor, refresh_hash: bytes, now: datetime) -> None:

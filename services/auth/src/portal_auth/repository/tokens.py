@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-import asyncpg
-
+from portal_auth.domain.tokens import MailedLink
 from portal_shared.db import Executor
 
 Kind = Literal["activation", "reset"]
@@ -31,8 +30,10 @@ async def insert(
     await conn.execute(_sql(kind, INSERT), token_hash, account_id, now, expires_at)
 
 
-async def claim(conn: Executor, kind: Kind, token_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(_sql(kind, CLAIM), token_hash)
+async def claim(conn: Executor, kind: Kind, token_hash: bytes) -> MailedLink | None:
+    """The token's row, locked until the transaction ends."""
+    row = await conn.fetchrow(_sql(kind, CLAIM), token_hash)
+    return None if row is None else MailedLink(**row)
 
 
 async def use(conn: Executor, kind: Kind, token_hash: bytes, now: datetime) -> None:
