@@ -4,7 +4,6 @@ customer show|release NUMBER`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -13,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-import uvloop
 
 from portal_auth import accounts, holders, master_data
 from portal_auth.app import create_app
@@ -23,10 +21,6 @@ from portal_shared import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    # uvloop: the event loop and asyncpg's protocol in C. A login's own work on the loop
-    # (HTTP, ~8 database round trips, token signing) competes with argon2 for the same
-    # cores, so what the loop saves becomes logins (bench/README.md, "Logins").
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return cli.main(
         cli.Service(
             program="portal-auth",
