@@ -33,7 +33,7 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("planning", ("portal_mailer/domain/",)),
     ("templates (jinja2)", ("jinja2/", "<template>", "render (portal_mailer/rendering.py)")),
     ("MIME message", ("email/", "portal_mailer/rendering.py")),
-    ("PostgreSQL (asyncpg)", ("asyncpg/", "portal_mailer/repository.py")),
+    ("PostgreSQL (asyncpg)", ("asyncpg/", "portal_mailer/repository/")),
     ("SMTP (aiosmtplib)", ("aiosmtplib/", "portal_mailer/smtp.py")),
     ("broker (aio-pika, aiormq, pamqp)", ("aio_pika/", "aiormq/", "pamqp/")),
     ("mailer's own path", ("portal_mailer/",)),

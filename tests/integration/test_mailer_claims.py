@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from portal_mailer import repository as repo
+from portal_mailer.repository import sent_mails as repo
 
 
 async def connect(database_url: str) -> asyncpg.Connection:

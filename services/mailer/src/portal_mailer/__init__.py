@@ -10,8 +10,12 @@ Reading order:
   replay);
 - `domain/`: typed values and pure decisions, no I/O — `mails` (which mails an event
   leads to), `formatting`, `failures`, `outcomes`, `retry` (the retry policy);
-- adapters: `repository` (the record of sent mails), `smtp` (pooled connections),
-  `topology` (the broker's queues), `settlement` and `copies` (publishing retry and
-  dead-letter copies), `metrics`; `config` and `keys` hold settings and app keys;
+- `pause`: delivery held while the SMTP server refuses the mailer's setup (login,
+  certificate, EHLO name), probed until it accepts again;
+- adapters: `repository/` (the record of sent mails), `smtp` (pooled connections, one
+  login mechanism per try) and `smtp_errors` (which refusal is permanent, transient or
+  the setup's), `topology` (the broker's queues), `settlement` and `copies`
+  (publishing retry and dead-letter copies), `metrics`; `config` and `keys` hold
+  settings and app keys;
 - `migrations/`: the schema, plain SQL.
 """

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from portal_mailer import repository as repo
 from portal_mailer.config import MailerSettings
 from portal_mailer.domain.failures import UnsendableAddress, build_failure, failure_detail
 from portal_mailer.domain.mails import (
@@ -50,6 +49,7 @@ from portal_mailer.domain.outcomes import (
 from portal_mailer.domain.retry import RetryPolicy, after_failure, attempt_of
 from portal_mailer.metrics import MailerMetrics
 from portal_mailer.rendering import envelope_sender, mime_bytes, render
+from portal_mailer.repository import sent_mails as repo
 from portal_mailer.smtp import SmtpPool
 from portal_shared.clock import Clock, utc_now
 from portal_shared.email_address import smtp_form
