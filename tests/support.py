@@ -236,3 +236,19 @@ async def serving(
                 process.terminate()
             await asyncio.wait_for(process.wait(), 20)
 
+
+
+async def run_schemathesis(document: str, base: str, token: str, report: Path) -> None:
+    """schemathesis against a running service, as an editor or customer (`token`): no
+    5xx, and every answer as documented; its JUnit report goes to `report`."""
+    result = await run_command(
+        console_script("schemathesis"), "run", document,
+        "--url", base,
+        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--header", f"Authorization: Bearer {token}",
+        "--max-examples", "25", "--seed", "20261124", "--no-color",
+        "--report", "junit", "--report-junit-path", str(report),
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert report.exists()

@@ -19,7 +19,7 @@ from portal_faq.app import create_app
 from portal_faq.config import FaqSettings
 from tests.conftest import AmqpNames
 from tests.integration.conftest import GOOD_PASSWORD, registration
-from tests.support import console_script, run_command, running, serving
+from tests.support import console_script, run_command, run_schemathesis, running, serving
 
 pytestmark = pytest.mark.integration
 
@@ -102,17 +102,7 @@ async def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(
     auth, base = auth_and_faq
     token = await _editor_token(auth, database_url)
     report = tmp_path / "junit.xml"
-    result = await run_command(
-        console_script("schemathesis"), "run", f"{base}/api/v1/faq/openapi.json",
-        "--url", base,
-        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        "--header", f"Authorization: Bearer {token}",
-        "--max-examples", "25", "--seed", "20261124", "--no-color",
-        "--report", "junit", "--report-junit-path", str(report),
-        env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert report.exists()
+    await run_schemathesis(f"{base}/api/v1/faq/openapi.json", base, token, report)
     # The token really was an editor's: the fuzzed edits reached the database.
     conn = await asyncpg.connect(database_url)
     try:

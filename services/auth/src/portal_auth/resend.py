@@ -8,12 +8,12 @@ again.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import email, tokens
-from portal_auth.domain.accounts import AccountStatus
+from portal_auth.domain.accounts import Account, AccountStatus
 from portal_auth.domain.limits import RESEND_PER_ADDRESS, RESEND_PER_IP
 from portal_auth.repository import accounts, security
 from portal_auth.repository import tokens as token_records
@@ -46,23 +46,35 @@ async def _new_link_if_pending(
     )
     if found is None or not pending:
         return
-    # Registration's locks: a registration replacing this account waits for us, or we
-    # find the account gone.
-    await accounts.lock_keys(conn, f"customer:{found.customer_number}", f"email:{address_key}")
-    account = await accounts.find_by_email_keeping(conn, address_key)
-    if account is None or account.id != found.id or not account.is_pending:
+    link = await fresh_activation_link(ctx, conn, found, now)
+    if link is None:
         return
-    # Removing the older links waits for an activation that is using one of them right
-    # now; after it, the account may be active and needs no new link.
-    await token_records.void_unused(conn, "activation", account.id)
-    if await accounts.status_of(conn, account.id) is not AccountStatus.PENDING:
-        return
-    token, token_hash = tokens.new_token()
-    expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
-    await token_records.insert(conn, "activation", token_hash, account.id, now, expires)
+    account, token, expires = link
     # The same event as the registration's: the mailer sends the same activation mail.
     created = RegistrationCreated(
         account_id=account.id, customer_number=account.customer_number, email=account.email,
         last_name=account.last_name, locale=account.locale, activation_token=token, expires_at=expires,
     )
     await outbox.enqueue(conn, new_event(created, caller.correlation_id), SCHEMA)
+
+
+async def fresh_activation_link(
+    ctx: AuthContext, conn: Executor, found: Account, now: datetime
+) -> tuple[Account, str, datetime] | None:
+    """A new activation link replacing the older ones, for an account still pending
+    (None once it is not). Used by resend and by a login to a pending account."""
+    # Registration's locks: a registration replacing this account waits for us, or we
+    # find the account gone.
+    await accounts.lock_keys(conn, f"customer:{found.customer_number}", f"email:{found.email_key}")
+    account = await accounts.find_by_email_keeping(conn, found.email_key)
+    if account is None or account.id != found.id or not account.is_pending:
+        return None
+    # Removing the older links waits for an activation that is using one of them right
+    # now; after it, the account may be active and needs no new link.
+    await token_records.void_unused(conn, "activation", account.id)
+    if await accounts.status_of(conn, account.id) is not AccountStatus.PENDING:
+        return None
+    token, token_hash = tokens.new_token()
+    expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
+    await token_records.insert(conn, "activation", token_hash, account.id, now, expires)
+    return account, token, expires

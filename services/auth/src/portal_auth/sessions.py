@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from portal_auth import throttle
+from portal_auth import resend, throttle
 from portal_auth.access_tokens import AccessClaims, InvalidAccessToken
 from portal_auth.config import SCHEMA
 from portal_auth.context import AuthContext, Caller
 from portal_auth.domain import device_tokens, devices, email, session_lifetime, tokens
-from portal_auth.domain.accounts import Account, AccountStatus
+from portal_auth.domain.accounts import Account
 from portal_auth.domain.errors import InvalidCredentials, NotAuthenticated, RefreshTokenInvalid
 from portal_auth.domain.limits import (
     ACCOUNT_CHALLENGES,
@@ -26,7 +26,6 @@ from portal_auth.domain.session_lifetime import RefreshOutcome, refresh_outcome
 from portal_auth.domain.throttling import needs_challenge
 from portal_auth.repository import accounts, security
 from portal_auth.repository import sessions as session_records
-from portal_auth.repository import tokens as token_records
 from portal_shared import outbox
 from portal_shared.db import Executor
 from portal_shared.events import ActivationReminder, SuspiciousLogins, new_event
@@ -113,19 +112,10 @@ async def _remind_to_activate(ctx: AuthContext, conn: Executor, account: Account
     if not await ctx.within(ACTIVATION_REMINDER, str(account.id), conn):
         return
     now = ctx.clock()
-    # As POST /register/resend does: registration's locks, so that a registration
-    # replacing this account waits for us or we find the account gone; and removing the
-    # older links waits for an activation using one of them right now.
-    await accounts.lock_keys(conn, f"customer:{account.customer_number}", f"email:{account.email_key}")
-    kept = await accounts.find_by_email_keeping(conn, account.email_key)
-    if kept is None or kept.id != account.id or not kept.is_pending:
+    link = await resend.fresh_activation_link(ctx, conn, account, now)
+    if link is None:
         return
-    await token_records.void_unused(conn, "activation", account.id)
-    if await accounts.status_of(conn, account.id) is not AccountStatus.PENDING:
-        return
-    token, token_hash = tokens.new_token()
-    expires = now + timedelta(hours=ctx.settings.activation_ttl_hours)
-    await token_records.insert(conn, "activation", token_hash, account.id, now, expires)
+    account, token, expires = link
     reminder = ActivationReminder(
         account_id=account.id, email=account.email, last_name=account.last_name,
         locale=account.locale, activation_token=token, expires_at=expires,
