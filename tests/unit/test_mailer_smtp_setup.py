@@ -23,6 +23,7 @@ from portal_mailer.smtp_errors import (
     AUTHENTICATION_REQUIRED,
     CERTIFICATE_UNTRUSTED,
     EHLO_REFUSED,
+    PermanentSmtpError,
     SmtpSetupError,
     TransientSmtpError,
     choose_mechanism,
@@ -99,6 +100,16 @@ def test_a_helo_refusal_at_rcpt_is_a_setup_error_not_a_bad_recipient() -> None:
     assert isinstance(classify(refused), SmtpSetupError)
     assert classify(refused).reason == EHLO_REFUSED  # type: ignore[attr-defined]
     assert not isinstance(classify(bad_address), SmtpSetupError)
+
+
+def test_a_recipient_named_like_a_helo_refusal_does_not_pause_delivery() -> None:
+    # The address is the customer's; only the server's own words may pause everyone's mail.
+    crafted = aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(
+        504, "5.5.2 <helo.command.rejected@example>: Recipient address rejected: need fully-qualified address",
+        "helo.command.rejected@example",
+    )])
+
+    assert isinstance(classify(crafted), PermanentSmtpError)
 
 
 def test_a_server_that_wants_a_login_we_do_not_give_pauses() -> None:

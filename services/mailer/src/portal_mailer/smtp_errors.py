@@ -16,6 +16,7 @@ Details name the error class and reply code only: server texts often echo addres
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Iterable
 
@@ -70,6 +71,9 @@ class SmtpSetupError(SmtpError, SetupFailure):
 
     def __init__(self, detail: str, reason: str) -> None:
         super().__init__(detail, reason, HINTS[reason])
+
+
+_ECHOED = re.compile(r"<[^>]*>")
 
 
 def choose_mechanism(offered: Iterable[str]) -> str | None:
@@ -128,7 +132,11 @@ def describe(exc: BaseException) -> str:
 
 
 def _helo_rejected(refused: aiosmtplib.SMTPRecipientRefused) -> bool:
-    return refused.code == 504 and "helo" in refused.message.lower()
+    # Only the server's own words count: what it echoes in <…> is the recipient's address
+    # or our EHLO name, and a customer who registers as "helo@…" must not be able to
+    # pause delivery for everyone.
+    said = _ECHOED.sub("", refused.message).lower()
+    return refused.code == 504 and "helo command rejected" in said
 
 
 def _certificate_failure(exc: BaseException) -> str | None:
