@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from aiohttp import web
 
 from portal_mailer.config import SCHEMA, MailerSettings
-from portal_mailer.consumer import MailConsumer
+from portal_mailer.consumer import PREFETCH_PER_SLOT, MailConsumer
 from portal_mailer.delivery import MailDelivery
 from portal_mailer.keys import CONSUMER, METRICS, PAUSE, POOL, SETTINGS, SMTP, SMTP_READINESS
 from portal_mailer.metrics import MailerMetrics
@@ -47,11 +47,12 @@ def create_app(settings: MailerSettings) -> web.Application:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    # Every worker slot holds a connection while its mail is sent; one more for /readyz.
+    # Every message in hand holds a connection from its claim to its commit (the
+    # prefetch: PREFETCH_PER_SLOT per SMTP connection); one more for /readyz.
     # Stateless: the mailer sets no session state, so a released connection needs no
     # `RESET ALL; UNLISTEN *; …` round trip (one per mail otherwise).
     app[POOL] = await create_pool(
-        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=settings.mailer_concurrency + 1,
+        settings.mailer_database_url, SCHEMA, PROGRAM, max_size=PREFETCH_PER_SLOT * settings.mailer_concurrency + 1,
         stateless=True,
     )
     yield

@@ -1,10 +1,11 @@
 """The mailer queue's consumer: connect, take messages, hand each to `MailDelivery`, apply
 the outcome it returns (acknowledge, retry later through a delay queue, dead-letter), stop.
 
-At most `MAILER_CONCURRENCY` messages are handled at once, one per SMTP connection of the
-pool; the broker may deliver `PREFETCH_PER_SLOT` times as many, so that a slot that
-finishes a mail finds the next message at hand instead of waiting a broker round trip
-for it (acknowledge, then delivery). The consumer outlives broker outages by reconnecting; what it
+At most `MAILER_CONCURRENCY` mails are sent at once, one per SMTP connection of the
+pool; the broker delivers `PREFETCH_PER_SLOT` times as many, and all of them are worked
+on: a message waiting for a connection is already decoded, rendered and claimed, so a
+connection that finishes a mail (and its commit) starts the next one at once instead of
+waiting a broker round trip and a database round trip for it. The consumer outlives broker outages by reconnecting; what it
 had not settled when a connection dropped is redelivered by the broker. On `stop()`
 (SIGTERM) it cancels its subscription first, so no new message arrives, lets the mails
 in progress finish (bounded), and only then closes the connection; messages it could
@@ -45,8 +46,8 @@ RECONNECT_DELAY_MAX_SECONDS = 10.0
 # dead-letter copy) is handed back after this pause, so a broken broker path does not
 # become a busy loop. Only this abnormal case holds a worker slot while waiting.
 UNSETTLED_PAUSE_SECONDS = 1.0
-# Messages delivered per worker slot: one being handled, one waiting. Those waiting are
-# handed back (rejected with requeue) at shutdown without being worked on.
+# Messages delivered per SMTP connection: one being sent, one claimed and waiting for
+# the connection.
 PREFETCH_PER_SLOT = 2
 
 
@@ -65,7 +66,9 @@ class MailConsumer:
         self._settlement: Settlement | None = None
         self._connection: AbstractConnection | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
-        self._slots = asyncio.Semaphore(settings.mailer_concurrency)
+        # Messages in hand: what the prefetch allows (also across a reconnect, when the
+        # old channel's messages may still be finishing).
+        self._slots = asyncio.Semaphore(PREFETCH_PER_SLOT * settings.mailer_concurrency)
         self._stopping = asyncio.Event()
         # A message may need a connect plus a few SMTP commands for each of its (at most
         # two) mails, each bounded by the timeout.

@@ -119,30 +119,35 @@ class MailDelivery:
         self, event: Event, mail: PlannedMail, recipient: str, raw: bytes
     ) -> MailResult:
         """Record and send in one transaction. Only a sent mail keeps its record: a failed
-        send, or a claim for a mail not sent (expired), is rolled back."""
+        send, or a claim for a mail not sent (expired), is rolled back.
+
+        The claim comes first, before an SMTP connection is taken, so a message waiting
+        for a connection is already decoded, rendered and claimed; the connection is held
+        until the commit, so mails sent but not recorded never outnumber the connections
+        (README, "Idempotency")."""
         async with self._pool.acquire() as conn:
             try:
                 claimed = await repo.begin_and_claim(
                     conn, event.event_id, mail.template, event.envelope.event_type
                 )
                 result = before_sending(claimed, link_expired(mail, self._clock()))
-                if result is MailResult.SENT:
+                if result is not MailResult.SENT:
+                    await repo.rollback(conn)
+                    return result
+                async with self._smtp.connection() as smtp:
                     started = time.perf_counter()
-                    await self._smtp.send(self._envelope_sender, [recipient], raw)
+                    await smtp.send(self._envelope_sender, [recipient], raw)
                     self._metrics.send_seconds.labels(mail.template).observe(
                         time.perf_counter() - started
                     )
+                    await repo.commit(conn)
+                return result
             except BaseException:
                 # If this fails too, the connection is gone and so is the transaction
                 # (the pool discards it); the first error is the one to report.
                 with contextlib.suppress(Exception):
                     await repo.rollback(conn)
                 raise
-            if result is MailResult.SENT:
-                await repo.commit(conn)
-            else:
-                await repo.rollback(conn)
-            return result
 
     def _count(self, result: MailResult, event: Event, template: str) -> None:
         if result is MailResult.SENT:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiosmtplib
@@ -213,15 +214,35 @@ class SmtpPool:
     async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         """Hand one serialised mail to the server, with an explicit envelope (the
         headers are not parsed again for it)."""
+        async with self.connection() as connection:
+            await connection.send(sender, recipients, message)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[PooledConnection]:
+        """One connection, held until the block ends: the mailer keeps it until the mail
+        it sent is recorded, so mails sent but not yet recorded never outnumber the
+        connections (README, "Idempotency")."""
         connection = await self._idle.get()
         try:
-            await connection.send(sender, recipients, message)
-            self.last_accepted = time.monotonic()
+            yield PooledConnection(connection, self)
         finally:
             self._idle.put_nowait(connection)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self._connections))
+
+
+class PooledConnection:
+    """A connection lent by `SmtpPool.connection`: sends, and tells the pool of each
+    accepted mail (readiness looks at the last one)."""
+
+    def __init__(self, connection: SmtpConnection, pool: SmtpPool) -> None:
+        self._connection = connection
+        self._pool = pool
+
+    async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        await self._connection.send(sender, recipients, message)
+        self._pool.last_accepted = time.monotonic()
 
 
 class SmtpReadiness:
