@@ -13,6 +13,8 @@ import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from time import perf_counter
+from typing import Protocol
 
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
@@ -47,20 +49,44 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     return response
 
 
-@web.middleware
-async def api_edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`correlation_middleware` around `problem_middleware`, in one layer: each layer costs
-    a coroutine and aiohttp's wrapper on every request (for APIs without CORS, where
-    nothing sits between the two)."""
-    given = request.headers.get("X-Request-ID")
-    correlation_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
-    request[CORRELATION_ID] = correlation_id
-    try:
-        response = await handler(request)
-    except Exception as error:  # noqa: BLE001 - every error gets its answer
-        response = problem_answer(request, error)
-    response.headers["X-Request-ID"] = correlation_id
-    return response
+class RequestObserver(Protocol):
+    def observe_request(self, request: web.Request, status: int, seconds: float) -> None: ...
+
+
+class ApiEdge:
+    """The one middleware of an API without CORS: `correlation_middleware` around
+    `problem_middleware`, and the HTTP metrics once `metrics.add_metrics` gives it their
+    observer. Each middleware layer costs a coroutine and aiohttp's wrapper on every
+    request, more than the FAQ's cached answer itself (bench/README.md, "FAQ reads")."""
+
+    __middleware_version__ = 1  # what aiohttp's @web.middleware marks
+
+    def __init__(self) -> None:
+        self.observer: RequestObserver | None = None
+
+    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = perf_counter()
+        given = request.headers.get("X-Request-ID")
+        correlation_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
+        request[CORRELATION_ID] = correlation_id
+        status = 500
+        try:
+            try:
+                response = await handler(request)
+            except Exception as error:  # noqa: BLE001 - every error gets its answer
+                response = problem_answer(request, error)
+            status = response.status
+        except web.HTTPException as exc:  # one without a problem type: aiohttp answers
+            status = exc.status
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer.observe_request(request, status, perf_counter() - started)
+        response.headers["X-Request-ID"] = correlation_id
+        return response
+
+
+API_EDGE = web.AppKey("api_edge", ApiEdge)
 
 
 def new_request_id() -> str:
@@ -220,7 +246,8 @@ def new_application(
     `trusted_proxies` may tell it that the client came over https (HSTS)."""
     quiet_client_body_errors()
     hide_server_version()
-    middlewares: list[Middleware] = [api_edge_middleware]
+    edge = ApiEdge()
+    middlewares: list[Middleware] = [edge]
     if cors_allowed_origins:
         # Inside the correlation middleware (preflights get an X-Request-ID too), outside
         # the problem middleware (error answers get the CORS headers too).
@@ -228,5 +255,7 @@ def new_application(
             correlation_middleware, cors_middleware(cors_allowed_origins), problem_middleware
         ]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    if not cors_allowed_origins:
+        app[API_EDGE] = edge
     app.on_response_prepare.append(security_headers(trusted_proxies))
     return app
