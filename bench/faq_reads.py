@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--tool", choices=["auto", "wrk", "aiohttp"], default="auto",
                         help="load generator (auto: wrk when installed)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="bare handler, GET and 304 measured this many times, alternating; "
+                             "the ratios' medians are reported (the machine's noise shows in "
+                             "their spread)")
     parser.add_argument("--reads-only", action="store_true",
                         help="only the bare handler, GET /api/v1/faq and its 304 (no search)")
     parser.add_argument("--baseline", nargs=2, metavar=("PORT", "BODY_FILE"), help=argparse.SUPPRESS)
@@ -73,13 +78,14 @@ def main() -> int:
         return serve_baseline(int(args.baseline[0]), Path(args.baseline[1]))
     if args.load:
         return generate_load(args.load[0], int(args.load[1]), float(args.load[2]), args.load[3])
-    return run(args.duration, args.connections, args.tool, args.reads_only)
+    return run(args.duration, args.connections, args.tool, args.reads_only, args.rounds)
 
 
 # --- the run -------------------------------------------------------------------------
 
 
-def run(duration: int, connections: int, tool: str, reads_only: bool = False) -> int:
+def run(duration: int, connections: int, tool: str, reads_only: bool = False,
+        rounds: int = 1) -> int:
     database = f"faq_bench_{uuid.uuid4().hex[:8]}"
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
     asyncio.run(create_database(database, dsn))
@@ -104,12 +110,16 @@ def run(duration: int, connections: int, tool: str, reads_only: bool = False) ->
                     quoted = ", ".join(f'"{q}"' for q in SEARCHES)
                     lua.write_text(UNCACHED_SEARCH_LUA % quoted)
                     load = Load(duration, connections, lua, tool)
-                    results = [
-                        load.measure("bare aiohttp, same bytes", f"{baseline}/", bare.pid),
-                        load.measure("GET /api/v1/faq", f"{faq}/api/v1/faq", server.pid),
-                        load.measure("GET /api/v1/faq, 304", f"{faq}/api/v1/faq", server.pid,
-                                     etag=etag),
+                    trios = [
+                        [
+                            load.measure("bare aiohttp, same bytes", f"{baseline}/", bare.pid),
+                            load.measure("GET /api/v1/faq", f"{faq}/api/v1/faq", server.pid),
+                            load.measure("GET /api/v1/faq, 304", f"{faq}/api/v1/faq",
+                                         server.pid, etag=etag),
+                        ]
+                        for _ in range(rounds)
                     ]
+                    results = trios[-1]
                     if not reads_only:
                         results += [
                             load.measure("search, repeated query",
@@ -120,6 +130,8 @@ def run(duration: int, connections: int, tool: str, reads_only: bool = False) ->
                                          vary_search=True),
                         ]
         report(results, len(body), duration, connections, load.tool)
+        if rounds > 1:
+            report_rounds(trios)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     return 0
@@ -141,6 +153,26 @@ def report(results: list[Result], body_size: int, duration: int, connections: in
     print("\nload commands:")
     for r in results:
         print(f"  {r.command}")
+
+
+def report_rounds(trios: list[list[Result]]) -> None:
+    """Each round's ratios to the bare handler of the same round, and their medians."""
+    print(f"\n{len(trios)} rounds, alternating (bare, GET, 304):\n")
+    print("| round | bare req/s | bare CPU µs | GET CPU µs | GET CPU ratio | GET req/s ratio "
+          "| 304 CPU µs | 304 CPU ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    get_ratios, not_modified_ratios, rate_ratios = [], [], []
+    for number, (bare, get, not_modified) in enumerate(trios, 1):
+        get_ratios.append(bare.cpu_us / get.cpu_us)
+        not_modified_ratios.append(bare.cpu_us / not_modified.cpu_us)
+        rate_ratios.append(get.requests_per_second / bare.requests_per_second)
+        print(f"| {number} | {bare.requests_per_second:.0f} | {bare.cpu_us:.1f} | {get.cpu_us:.1f} "
+              f"| {get_ratios[-1]:.2f} | {rate_ratios[-1]:.2f} | {not_modified.cpu_us:.1f} "
+              f"| {not_modified_ratios[-1]:.2f} |")
+    print(f"\nmedian CPU ratio to the bare handler: GET {statistics.median(get_ratios):.2f} "
+          f"(min {min(get_ratios):.2f}, max {max(get_ratios):.2f}), "
+          f"304 {statistics.median(not_modified_ratios):.2f}; "
+          f"median requests/s ratio GET {statistics.median(rate_ratios):.2f}")
 
 
 # --- load generation -----------------------------------------------------------------
