@@ -42,6 +42,38 @@ def test_secrets_are_not_echoed_in_configuration_errors(monkeypatch: pytest.Monk
     assert "geheim" not in str(error.value.code)
 
 
+@pytest.mark.parametrize("value", ["10.0.0.0/8", "bogus"])
+def test_a_list_variable_that_is_not_json_names_the_variable_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # An operator writes a CIDR as in every other tool; pydantic-settings cannot decode it.
+    monkeypatch.setenv("TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    message = str(error.value.code)
+    assert message.startswith(f"portal-auth: configuration error: TRUSTED_PROXIES='{value}': not valid JSON")
+    assert "\n" not in message
+
+
+def test_a_bad_list_entry_is_named_by_its_variable_and_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", '["10.0.0.0/8", "bogus"]')
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    message = str(error.value.code)
+    assert message.startswith("portal-auth: configuration error: TRUSTED_PROXIES[1]='bogus': ")
+    assert "LAX-OR-STRICT" not in message  # the validator's path is no part of the name
+    assert message.count("TRUSTED_PROXIES") == 1  # IPv4 and IPv6 alternatives share one part
+
+
+def test_a_secret_list_variable_that_is_not_json_is_named_but_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_RETIRED_PUBLIC_KEYS", "-----BEGIN PUBLIC KEY----- geheim")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(AuthSettings, "portal-auth")
+    message = str(error.value.code)
+    assert message.startswith("portal-auth: configuration error: JWT_RETIRED_PUBLIC_KEYS: not valid JSON")
+    assert "geheim" not in message
+
+
 def test_defaults_work_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AUTH_DATABASE_URL", "AMQP_URL", "AUTH_PORT", "ACTIVATION_TTL_HOURS", "RESET_TTL_MINUTES"):
         monkeypatch.delenv(name, raising=False)

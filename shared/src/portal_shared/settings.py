@@ -7,12 +7,13 @@ variable names (upper-cased by the environment, matched case-insensitively).
 from __future__ import annotations
 
 import json
+import os
 import re
 from ipaddress import IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from portal_shared.topology import EVENTS_EXCHANGE
 
@@ -113,14 +114,39 @@ def load_settings(cls: type[S], program: str, **overrides: object) -> S:
         return cls(**overrides)
     except ValidationError as exc:
         raise ConfigurationError(f"{program}: configuration error: {describe(exc)}") from None
+    except SettingsError as exc:  # a list or object variable that is not JSON
+        raise ConfigurationError(f"{program}: configuration error: {describe_unparsed(exc)}") from None
 
 
 def describe(exc: ValidationError) -> str:
-    parts = []
+    """`VARIABLE='value': what is wrong`, one part per variable and value. The variable
+    is the field's name (an entry of a list: `NAME[i]`), never the validator's path
+    inside it; the alternatives of a union share one part."""
+    parts: dict[str, list[str]] = {}
     for err in exc.errors():
-        variable = "_".join(str(p) for p in err["loc"]).upper() or "<settings>"
-        parts.append(f"{variable}{_shown_value(variable, err.get('input'))}: {err['msg']}")
-    return "; ".join(parts)
+        loc = err["loc"]
+        variable = str(loc[0]).upper() if loc else "<settings>"
+        if len(loc) > 1 and isinstance(loc[1], int):
+            variable += f"[{loc[1]}]"
+        shown = _shown_value(variable, err.get("input"))
+        messages = parts.setdefault(f"{variable}{shown}", [])
+        if err["msg"] not in messages:
+            messages.append(err["msg"])
+    return "; ".join(f"{where}: {' or '.join(messages)}" for where, messages in parts.items())
+
+
+_UNPARSED_FIELD = re.compile(r'field "(?P<field>[^"]+)"')
+
+
+def describe_unparsed(exc: SettingsError) -> str:
+    """pydantic-settings could not decode a variable's value as JSON."""
+    match = _UNPARSED_FIELD.search(str(exc))
+    if match is None:
+        return str(exc)
+    variable = match["field"].upper()
+    value = next((v for k, v in os.environ.items() if k.upper() == variable), None)
+    shown = _shown_value(variable, value) if value is not None else ""
+    return f"{variable}{shown}: not valid JSON (write a JSON list, e.g. [\"…\"])"
 
 
 _SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
