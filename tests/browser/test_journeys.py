@@ -110,6 +110,35 @@ async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
 
 
+async def test_reloading_a_link_page_after_the_token_left_the_address_bar_still_works(
+    page: Page, stack: Stack
+) -> None:
+    # The script takes the token out of the address bar; a reload (F5) asks for the bare
+    # path. The page must still activate / reset, not call a fresh link "ungültig".
+    await register(page, "max@example.de")
+    await expect(page).to_have_url(re.compile("/registrieren/bestaetigen$"))
+    await page.goto(await stack.link_to("max@example.de", "/aktivieren"))
+    await expect(page).to_have_url(re.compile(r"/aktivieren$"))
+    await page.reload()
+    await page.get_by_role("button", name="Konto aktivieren").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
+
+    await page.goto("/passwort-vergessen")
+    await page.get_by_label("Kundennummer").fill("10001")
+    await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
+    await page.get_by_role("button", name="Link anfordern").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await page.goto(await stack.link_to("max@example.de", "/passwort-zuruecksetzen", count=2))
+    await expect(page).to_have_url(re.compile(r"/passwort-zuruecksetzen$"))
+    await page.reload()
+    await page.get_by_label("Neues Passwort").fill(NEW_PASSWORD)
+    await page.get_by_label("Passwort wiederholen").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Passwort speichern").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Passwort geändert — jetzt einloggen")
+    await log_in(page, "max@example.de", NEW_PASSWORD)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+
+
 async def test_wrong_customer_data_marks_fields_and_keeps_values(page: Page, stack: Stack) -> None:
     await register(page, "max@example.de", last_name="Musterfrau")
     summary = page.locator(".error-summary")

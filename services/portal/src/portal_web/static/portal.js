@@ -19,8 +19,23 @@
   }
 
   // Tokens in mailed links are spent by a POST; keep them out of history and bookmarks.
-  if (document.querySelector("[data-strip-token]") && /[?&]token=/.test(location.search)) {
-    history.replaceState(null, "", location.pathname);
+  // The tab keeps the token (sessionStorage, this tab only): reloading the page, whose
+  // address no longer carries it, still offers a form that works.
+  var tokenForm = document.querySelector("[data-strip-token]");
+  if (tokenForm) {
+    var tokenField = tokenForm.querySelector("input[name=token]");
+    var tokenKey = "portal-token:" + location.pathname;
+    try {
+      if (/[?&]token=/.test(location.search)) {
+        if (tokenField && tokenField.value) { sessionStorage.setItem(tokenKey, tokenField.value); }
+        history.replaceState(null, "", location.pathname);
+      } else if (tokenField && !tokenField.value) {
+        tokenField.value = sessionStorage.getItem(tokenKey) || "";
+      }
+    } catch (e) {
+      // Storage switched off: stripping the address still protects the token.
+      if (/[?&]token=/.test(location.search)) { history.replaceState(null, "", location.pathname); }
+    }
   }
 
   if (!navigator.cookieEnabled) {
