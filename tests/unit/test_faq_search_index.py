@@ -135,3 +135,40 @@ def test_the_search_body_is_the_views_json_byte_for_byte() -> None:
         assert body == encode(search_view(results, language))
         assert json.loads(body)["results"][0]["slug"] == "passwort-vergessen"
     assert search_body([], "de") == b'{"language":"de","results":[]}'
+
+
+def test_fragments_next_to_each_other_are_shown_as_one_text() -> None:
+    # The customer's own answers: two matches about 30 words apart gave two fragments
+    # that touched, joined by " … " where the text had "E-" or ". " ("eine … Mail", "z … B.").
+    rules = entry(
+        "passwort-anforderungen",
+        "Welche Anforderungen muss mein Kennwort erfüllen?",
+        "Ihr Passwort muss mindestens folgende Voraussetzungen erfüllen: Enthält mindestens 8 Zeichen"
+        " Enthält mindestens ein Sonderzeichen Enthält mindestens eine Ziffer Enthält Groß- und"
+        " Kleinbuchstaben Enthält keine numerische und alphabetische Reihenfolge (z. B. ABC, 123) Ist"
+        " kein häufig verwendetes Passwort und kein Wort aus dem Wörterbuch Enthält keinen persönlichen"
+        " Bezug wie Ihren Namen oder ein Datum (z. B. Geburtstag) Enthält höchstens 256 Zeichen",
+        1,
+    )
+    forgot = entry(
+        "passwort-vergessen",
+        "Was tun, wenn es weg ist?",
+        "Wählen Sie die Funktion „Passwort vergessen“ auf der Login-Seite des Kundenportals aus. Geben"
+        " Sie Ihre Kundennummer und die bei uns hinterlegte E-Mail-Adresse ein. Sie erhalten dann eine"
+        " E-Mail mit einem Link. Wählen Sie den Link aus. Danach können Sie ein neues Passwort vergeben."
+        " Sollte der Link nicht in blauer Farbe angezeigt werden oder sich keine Website öffnen, kopieren"
+        " Sie bitte den Link und fügen Sie ihn in Ihrem Browser ein.",
+        2,
+    )
+    snippets = {r["slug"]: r["snippet_html"] for r in SearchIndex([rules, forgot]).search("Passwort", 10, "de")}
+    assert "Reihenfolge (z. B. ABC, 123) Ist kein" in snippets["passwort-anforderungen"]
+    assert "Sie erhalten dann eine E-Mail mit einem Link" in snippets["passwort-vergessen"]
+    assert "…" not in snippets["passwort-anforderungen"] + snippets["passwort-vergessen"]
+
+
+def test_fragments_far_apart_keep_the_ellipsis() -> None:
+    far = entry(
+        "weit", "Frage?", "Passwort " + " ".join(["Füllwort"] * 80) + " Passwort am Ende.", 1,
+    )
+    [result] = SearchIndex([far]).search("Passwort", 10, "de")
+    assert result["snippet_html"].count(" … ") == 1

@@ -50,6 +50,9 @@ SNIPPET_MAX_WORDS = 30
 SNIPPET_MIN_WORDS = 12
 SNIPPET_FRAGMENTS = 2
 FRAGMENT_DELIMITER = " … "
+# Fragments this few words apart are shown as one: " … " standing for no word, or for the
+# "E" of "E-Mail", reads as a break in the text ("eine … Mail", "z … B.").
+SNIPPET_BRIDGE_WORDS = 2
 
 _WORD = re.compile(r"[^\W_]+")
 _COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
@@ -382,5 +385,8 @@ def _snippet(text: _Text, found: frozenset[str]) -> str:
         start = max(group[0] - before, fragments[-1][1] if fragments else 0)
         end = min(count, start + SNIPPET_MAX_WORDS)
         start = max(fragments[-1][1] if fragments else 0, min(start, end - SNIPPET_MAX_WORDS))
-        fragments.append((start, end))
+        if fragments and start - fragments[-1][1] <= SNIPPET_BRIDGE_WORDS:
+            fragments[-1] = (fragments[-1][0], end)
+        else:
+            fragments.append((start, end))
     return FRAGMENT_DELIMITER.join(_marked(text, start, end, hits) for start, end in fragments)
