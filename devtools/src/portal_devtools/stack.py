@@ -95,10 +95,18 @@ async def reset(env: dict[str, str]) -> int:
 def _wire_portal(env: dict[str, str]) -> None:
     """The portal serves at PORTAL_BASE_URL and calls the local APIs, which believe the
     customer's address it forwards (it is their only proxy here)."""
+    if "PORTAL_BASE_URL" not in env and env.get("PORTAL_PORT"):
+        # Only the port moved (8080 taken): the links in mails must follow it.
+        env["PORTAL_BASE_URL"] = f"http://localhost:{env['PORTAL_PORT']}"
     base = urlsplit(env.setdefault("PORTAL_BASE_URL", "http://localhost:8080"))
     if base.hostname not in ("localhost", "127.0.0.1"):
         raise SystemExit("portal-dev: PORTAL_BASE_URL must point at this machine (localhost)")
-    env.setdefault("PORTAL_PORT", str(base.port or 80))
+    base_port = str(base.port or 80)
+    if env.setdefault("PORTAL_PORT", base_port) != base_port:
+        raise SystemExit(
+            f"portal-dev: PORTAL_PORT={env['PORTAL_PORT']} but PORTAL_BASE_URL={env['PORTAL_BASE_URL']}: "
+            "the links in mails would not reach the portal; set one of them, or both alike"
+        )
     ports = {p.name: p.port(env) for p in PROGRAMS}
     env.setdefault("AUTH_API_URL", f"http://127.0.0.1:{ports['auth']}")
     env.setdefault("FAQ_API_URL", f"http://127.0.0.1:{ports['faq']}")
@@ -140,7 +148,8 @@ async def run_stack(env: dict[str, str]) -> int:
 def _start_mail_sink(env: dict[str, str]) -> MailSink | None:
     if env.get("SMTP_HOST"):
         return None
-    port = int(env.get("DEV_MAILSINK_PORT", "1025"))
+    # SMTP_PORT (README: Configuration) moves the sink when 1025 is taken.
+    port = int(env.get("DEV_MAILSINK_PORT") or env.get("SMTP_PORT") or "1025")
     sink = MailSink("127.0.0.1", port, MAILS, on_mail=print_mail).start()
     env.setdefault("SMTP_SECURITY", "none")
     env["SMTP_HOST"], env["SMTP_PORT"] = sink.host, str(sink.port)

@@ -1,0 +1,48 @@
+"""`make dev` when the README's ports are taken: the documented variables move the portal
+and the mail sink, and the links in mails follow the portal."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+
+from portal_devtools.mailsink import free_port
+from portal_devtools.stack import _start_mail_sink, _wire_portal
+
+
+def test_defaults_serve_the_portal_where_the_mails_link() -> None:
+    env: dict[str, str] = {}
+    _wire_portal(env)
+    assert (env["PORTAL_BASE_URL"], env["PORTAL_PORT"]) == ("http://localhost:8080", "8080")
+
+
+def test_moving_only_the_portal_port_moves_the_links_in_mails() -> None:
+    env = {"PORTAL_PORT": "8090"}
+    _wire_portal(env)
+    assert env["PORTAL_BASE_URL"] == "http://localhost:8090"  # not 8080, where another portal may run
+
+
+def test_moving_only_the_base_url_moves_the_port() -> None:
+    env = {"PORTAL_BASE_URL": "http://localhost:8091"}
+    _wire_portal(env)
+    assert env["PORTAL_PORT"] == "8091"
+
+
+def test_a_port_and_a_base_url_that_disagree_stop_before_anything_starts() -> None:
+    with pytest.raises(SystemExit, match="PORTAL_PORT=8095 but PORTAL_BASE_URL=http://localhost:8090"):
+        _wire_portal({"PORTAL_PORT": "8095", "PORTAL_BASE_URL": "http://localhost:8090"})
+
+
+def test_smtp_port_moves_the_dev_mail_sink(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # the sink stores mails under var/mails/
+    port = free_port()
+    env = {"SMTP_PORT": str(port)}
+    sink = _start_mail_sink(env)
+    assert sink is not None
+    try:
+        assert (env["SMTP_HOST"], env["SMTP_PORT"]) == ("127.0.0.1", str(port))
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            assert smtp.noop()[0] == 250
+    finally:
+        sink.stop()
