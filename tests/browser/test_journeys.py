@@ -110,6 +110,25 @@ async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
 
 
+async def test_forgot_password_before_activation_points_to_a_new_activation_link(page: Page, stack: Stack) -> None:
+    # A customer who registered but never activated believes to have an account and asks
+    # for a new password: no reset mail can come, so the confirmation says what to do.
+    await register(page, "max@example.de")
+    await expect(page).to_have_url(re.compile("/registrieren/bestaetigen$"))
+    await page.goto("/passwort-vergessen")
+    await page.get_by_label("Kundennummer").fill("10001")
+    await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
+    await page.get_by_role("button", name="Link anfordern").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await expect(page.get_by_text("Noch nicht aktiviert?")).to_be_visible()
+    await page.get_by_role("link", name="Neuen Aktivierungslink anfordern").click()
+    await page.get_by_label("E-Mail-Adresse").fill("max@example.de")
+    await page.get_by_role("button", name="Neuen Link senden").click()
+    await page.goto(await stack.link_to("max@example.de", "/aktivieren", count=2))
+    await page.get_by_role("button", name="Konto aktivieren").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
+
+
 async def test_reloading_a_link_page_after_the_token_left_the_address_bar_still_works(
     page: Page, stack: Stack
 ) -> None:
