@@ -86,6 +86,27 @@ async def test_register_activate_login_change_password_logout_login(page: Page, 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
 
 
+async def test_change_password_says_which_entry_is_wrong(page: Page, stack: Stack) -> None:
+    await active_account(page, stack, "max@example.de")
+    await log_in(page, "max@example.de")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+
+    async def change(current: str, new: str) -> None:
+        await page.get_by_label("Aktuelles Passwort").fill(current)
+        await page.get_by_label("Neues Passwort").fill(new)
+        await page.get_by_label("Passwort wiederholen").fill(new)
+        await page.get_by_role("button", name="Passwort ändern").click()
+
+    await change("Falsch!Wort7x", NEW_PASSWORD)  # a typo in the current password
+    await expect(page.get_by_role("alert")).to_contain_text("Das aktuelle Passwort ist nicht korrekt.")
+    await expect(page.get_by_label("Aktuelles Passwort")).to_have_attribute("aria-invalid", "true")
+
+    await change(PASSWORD, PASSWORD)  # the password in use: breaks none of the listed rules
+    await expect(page.get_by_role("alert")).to_contain_text("Dieses Passwort haben Sie vor Kurzem schon verwendet.")
+    await expect(page.get_by_role("alert")).not_to_contain_text("siehe Liste unten")
+    await look(page, "account-password-reused")
+
+
 async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await active_account(page, stack, "max@example.de")
     await page.goto("/login")

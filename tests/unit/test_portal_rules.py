@@ -113,6 +113,17 @@ def test_a_password_policy_answer_marks_the_password_with_the_problem_code() -> 
     assert errors == [FieldError("password", "password_policy")]
 
 
+def test_a_recent_password_gets_its_own_text_not_the_rule_list() -> None:
+    # The list on the page has no rule a reused password breaks: "see the list below"
+    # would point at eight ticked rules.
+    assert forms.from_problem("password_policy", [("password", "not_reused")], forms.RESET) == [
+        FieldError("password", "not_reused")
+    ]
+    texts = tomllib.loads(TEXTS.read_text(encoding="utf-8"))
+    assert "verwendet" in texts["errors"]["not_reused"]["de"]
+    assert "used this password" in texts["errors"]["not_reused"]["en"]
+
+
 def test_a_known_code_without_fields_lands_at_the_fields_it_concerns() -> None:
     errors = forms.from_problem("customer_mismatch", [], forms.REGISTER)
     # Auth does not tell which of them is wrong; the code field's text says "if you have one".

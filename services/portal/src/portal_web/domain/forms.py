@@ -76,6 +76,9 @@ def confirmation(form: Mapping[str, str], field: str, repeat: str) -> list[Field
     return []
 
 
+# The rule auth adds to the policy's for a new password that is one of the last few.
+NOT_REUSED = "not_reused"
+
 # Problem codes that belong to fields, when the API names none itself.
 _CODE_FIELDS = {
     # Auth does not say which of them is wrong (that would tell a guesser which half of
@@ -94,7 +97,9 @@ def from_problem(code: str, errors: Iterable[tuple[str, str]], fields: tuple[str
     found = []
     for field, field_code in errors:
         if field in fields and not any(e.field == field for e in found):
-            found.append(FieldError(field, code if code == "password_policy" else field_code))
+            # A recent password breaks no rule of the list on the page: it gets its own text.
+            policy = code == "password_policy" and field_code != NOT_REUSED
+            found.append(FieldError(field, code if policy else field_code))
     if not found:
         found = [FieldError(f, code) for f in _CODE_FIELDS.get(code, ()) if f in fields]
     if not found and fields:

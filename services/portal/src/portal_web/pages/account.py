@@ -106,6 +106,8 @@ async def change_password(request: web.Request) -> web.Response:
         else:
             fields = answer.field_errors()
             mapped = [("new_password", c) for f, c in fields if f in ("password", "new_password")]
+            if answer.code == "current_password_invalid":  # its own text, as on the e-mail form
+                mapped = [("current_password", answer.code)]
             errors = forms.from_problem(answer.code, mapped or fields, forms.CHANGE_PASSWORD)
             broken = forms.broken_rules(fields) if answer.code == "password_policy" else []
             return await _page(request, posted, errors, broken=broken)
