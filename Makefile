@@ -23,8 +23,14 @@ dev: setup
 reset-dev: setup
 	.venv/bin/portal-dev reset
 
+# In parallel (pytest-xdist): TEST_WORKERS processes, each its own pytest session with its
+# own template database; --dist loadgroup keeps the tests marked xdist_group("…") on one
+# worker (the Postfix module: one instance). The tests mostly wait on PostgreSQL,
+# RabbitMQ, SMTP and Chromium, so on 2 cores more workers than cores pay off; see
+# docs or `make test TEST_WORKERS=…`. `.venv/bin/pytest` alone still runs serially.
+TEST_WORKERS ?= 3
 test: setup
-	.venv/bin/pytest
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Three RabbitMQ nodes (5701-5703) joined into a cluster behind HAProxy (5710): auth and
 # two mailers through it while the mailer queue's leader is killed (README: RabbitMQ as
