@@ -44,11 +44,7 @@ from tests.integration.test_mailer import (
 )
 from tests.support import eventually
 
-# One worker runs the whole module under pytest-xdist (`make test`: --dist loadgroup): one
-# Postfix instance for all of it, as without xdist, instead of one per worker that got
-# some of its tests — each costs seconds to start, and their port probes in PORT_RANGE
-# could race each other.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("postfix")]
+pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "mailer", "geheim"
 
