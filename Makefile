@@ -23,8 +23,16 @@ dev: setup
 reset-dev: setup
 	.venv/bin/portal-dev reset
 
+# In parallel (pytest-xdist): TEST_WORKERS processes, each its own pytest session with its
+# own template database, databases and queues (names carry the worker id). Most tests
+# wait on PostgreSQL, RabbitMQ, SMTP or Chromium, so more workers than the 2 cores pay
+# off (README: Tests). The tests marked `timing` compare response times and would
+# measure the other workers: they run afterwards, alone. `.venv/bin/pytest` alone still
+# runs everything serially.
+TEST_WORKERS ?= 3
 test: setup
-	.venv/bin/pytest
+	.venv/bin/pytest -n $(TEST_WORKERS) -m "not cluster and not timing"
+	.venv/bin/pytest -m timing
 
 # Three RabbitMQ nodes (5701-5703) joined into a cluster behind HAProxy (5710): auth and
 # two mailers through it while the mailer queue's leader is killed (README: RabbitMQ as

@@ -4,6 +4,11 @@
   that asks for `database_url` gets a fresh copy (CREATE DATABASE … TEMPLATE), dropped after.
 - RabbitMQ: `amqp_names` gives a test its own exchange and queue names, deleted after.
 - SMTP: `smtp_sink` is a real aiosmtpd server on a free port.
+
+Under pytest-xdist (`make test` runs `-n`) each worker is a process of its own with its own
+session: its own template database, and every name below carries the worker's id (`gw0`,
+`gw1`, …; `main` without xdist) besides its random part, so whose database or queue a
+leftover is can be told at a glance.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from portal_shared.migrations import migrate
 
 ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+# The pytest-xdist worker this process is ("gw0", …), "main" when the run is not distributed.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 DEFAULT_RETRY_DELAYS = MailerSettings.model_fields["mailer_retry_delays_seconds"].default
 
@@ -68,7 +76,7 @@ async def _after_migrate_hooks(dsn: str) -> None:
 
 @pytest.fixture(scope="session")
 def template_database() -> Iterator[str]:
-    name = f"portal_tpl_{uuid.uuid4().hex[:10]}"
+    name = f"portal_tpl_{WORKER}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_build_template(name))
     yield name
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -76,7 +84,7 @@ def template_database() -> Iterator[str]:
 
 @pytest.fixture
 def database_url(template_database: str) -> Iterator[str]:
-    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    name = f"portal_test_{WORKER}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
     yield dsn_for(name)
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -104,7 +112,7 @@ async def _delete_amqp(names: AmqpNames) -> None:
 
 @pytest.fixture
 def amqp_names() -> Iterator[AmqpNames]:
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    prefix = f"test-{WORKER}-{uuid.uuid4().hex[:8]}"
     names = AmqpNames(
         url=AMQP_URL,
         exchange=f"{prefix}.events",

@@ -164,6 +164,14 @@ async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
     await context.close()
 
 
+async def live_rules_answered(page: Page) -> None:
+    """After typing into a password field with live rules: wait until the page shows the
+    portal's answer. Showing it unhides the strength meter, which pushes the checkboxes and
+    the button below it down; a check() or click() aimed before that lands where they were
+    (under load: "Clicking the checkbox did not change its state")."""
+    await expect(page.locator("[data-strength]")).to_be_visible()
+
+
 async def check_accessibility(page: Page) -> None:
     """axe-core on the page as it is now: no WCAG 2.1 A/AA violation."""
     results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})

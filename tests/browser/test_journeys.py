@@ -7,7 +7,7 @@ import re
 import aiohttp
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, Stack, look, new_page
+from tests.browser.conftest import PASSWORD, Stack, live_rules_answered, look, new_page
 
 NEW_PASSWORD = "Regen?Bogen8Feld"
 
@@ -19,6 +19,7 @@ async def register(page: Page, email: str, password: str = PASSWORD, last_name: 
     await page.get_by_label("Kundennummer", exact=True).fill(customer_number)
     await page.get_by_label("E-Mail-Adresse", exact=True).fill(email)
     await page.get_by_label("Passwort", exact=True).fill(password)
+    await live_rules_answered(page)
     await page.get_by_label("Ich akzeptiere die Nutzungsbedingungen.").check()
     await page.get_by_label("Ich habe die Datenschutzerklärung gelesen und akzeptiere sie.").check()
     await page.get_by_role("button", name="jetzt registrieren").click()
@@ -71,6 +72,7 @@ async def test_register_activate_login_change_password_logout_login(page: Page, 
 
     await page.get_by_label("Aktuelles Passwort").fill(PASSWORD)
     await page.get_by_label("Neues Passwort").fill(NEW_PASSWORD)
+    await live_rules_answered(page)
     await page.get_by_label("Passwort wiederholen").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Passwort ändern").click()
     await expect(page.get_by_role("status")).to_contain_text("Ihr Passwort wurde geändert")
@@ -122,6 +124,7 @@ async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await expect(page).to_have_url(re.compile(r"/passwort-zuruecksetzen$"))
     await look(page, "reset")
     await page.get_by_label("Neues Passwort").fill(NEW_PASSWORD)
+    await live_rules_answered(page)
     await page.get_by_label("Passwort wiederholen").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Passwort speichern").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Passwort geändert — jetzt einloggen")

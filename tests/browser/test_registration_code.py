@@ -9,7 +9,7 @@ import re
 from playwright.async_api import Browser, Page, expect
 
 from portal_auth.passwords import Passwords
-from tests.browser.conftest import PASSWORD, Stack, look, new_page
+from tests.browser.conftest import PASSWORD, Stack, live_rules_answered, look, new_page
 from tests.browser.test_journeys import activate
 
 CODE_LABEL = "Registrierungscode (falls Sie einen per Brief erhalten haben)"
@@ -31,6 +31,7 @@ async def register(page: Page, email: str, code: str | None) -> None:
         await page.get_by_label(CODE_LABEL).fill(code)
     await page.get_by_label("E-Mail-Adresse", exact=True).fill(email)
     await page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    await live_rules_answered(page)
     await page.get_by_label("Ich akzeptiere die Nutzungsbedingungen.").check()
     await page.get_by_label("Ich habe die Datenschutzerklärung gelesen und akzeptiere sie.").check()
     await page.get_by_role("button", name="jetzt registrieren").click()

@@ -9,7 +9,15 @@ import re
 import aiohttp
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, Stack, api_active_account, look, new_page, screenshot
+from tests.browser.conftest import (
+    PASSWORD,
+    Stack,
+    api_active_account,
+    live_rules_answered,
+    look,
+    new_page,
+    screenshot,
+)
 
 EMAIL = "max@example.de"
 WRONG = "Falsch!7Xq"
@@ -145,6 +153,7 @@ async def fill_registration(page: Page) -> None:
     await page.get_by_label("Kundennummer", exact=True).fill("10001")
     await page.get_by_label("E-Mail-Adresse", exact=True).fill(EMAIL)
     await page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    await live_rules_answered(page)
     await page.get_by_label("Ich akzeptiere die Nutzungsbedingungen.").check()
     await page.get_by_label("Ich habe die Datenschutzerklärung gelesen und akzeptiere sie.").check()
 

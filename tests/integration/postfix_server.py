@@ -109,9 +109,23 @@ def make_ca_and_certificate(folder: Path, name: str) -> Tls:
     return tls
 
 
+def _worker_ports() -> range:
+    """This pytest-xdist worker's share of PORT_RANGE (gw0: 2500-2509, gw1: 2510-2519, …;
+    all of it without xdist). Every worker that gets tests of the Postfix module starts an
+    instance of its own; probing the same ports at the same time, two instances could
+    pick the same pair, one master fails to bind, and a test talks to the other worker's
+    Postfix (its CA, its password)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return PORT_RANGE
+    share = 10
+    start = PORT_RANGE.start + (int(worker[2:]) * share) % len(PORT_RANGE)
+    return range(start, start + share)
+
+
 def free_ports(count: int) -> list[int]:
     ports: list[int] = []
-    for port in PORT_RANGE:
+    for port in _worker_ports():
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -120,7 +134,7 @@ def free_ports(count: int) -> list[int]:
         ports.append(port)
         if len(ports) == count:
             return ports
-    raise RuntimeError(f"no {count} free ports in {PORT_RANGE}")
+    raise RuntimeError(f"no {count} free ports in {_worker_ports()}")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

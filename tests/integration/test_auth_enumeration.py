@@ -17,7 +17,8 @@ from portal_auth.passwords import Passwords
 from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal, registration
 from tests.support import running
 
-pytestmark = pytest.mark.integration
+# Response times compared: `make test` runs these after the parallel part, alone.
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 SAMPLES = 9
 

@@ -16,7 +16,8 @@ from tests.browser.conftest import PASSWORD, Stack, api_active_account
 from tests.integration.test_auth_enumeration import assert_same_time
 from tests.integration.test_portal_security import csrf_token, new_browser
 
-pytestmark = pytest.mark.integration
+# Response times compared: `make test` runs these after the parallel part, alone.
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 # The whole stack of the browser tests (portal, auth, mailer, FAQ), without a browser.
 stack = browser_stack.stack
 passwords = browser_stack.passwords
