@@ -166,9 +166,8 @@ async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
 
 async def live_rules_answered(page: Page) -> None:
     """After typing into a password field with live rules: wait until the page shows the
-    portal's answer. Showing it unhides the strength meter, which pushes the checkboxes and
-    the button below it down; a check() or click() aimed before that lands where they were
-    (under load: "Clicking the checkbox did not change its state")."""
+    portal's answer (the strength meter becomes visible). Its room is kept from the start,
+    so nothing moves any more; the wait keeps the steps in the customer's order."""
     await expect(page.locator("[data-strength]")).to_be_visible()
 
 

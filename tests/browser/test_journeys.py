@@ -225,6 +225,19 @@ async def test_weak_password_rules_tick_off_while_typing(page: Page, stack: Stac
     await expect(rules.locator('[data-rule="no_sequence"]')).to_have_class(re.compile("rule-unmet"))
 
 
+async def test_the_strength_meter_appearing_moves_nothing_below_it(page: Page, stack: Stack) -> None:
+    """Its room is kept from the start: when the first answer shows it, the checkboxes and
+    the button stay where the customer is about to click."""
+    await page.goto("/registrieren")
+    button = page.get_by_role("button", name="jetzt registrieren")
+    # Where it lies on the page (filling a field scrolls, which moves it in the window).
+    on_page = "e => e.getBoundingClientRect().top + window.scrollY"
+    before = await button.evaluate(on_page)
+    await page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    await live_rules_answered(page)
+    assert await button.evaluate(on_page) == before
+
+
 async def test_show_password_toggle(page: Page, stack: Stack) -> None:
     await page.goto("/login")
     field = page.get_by_label("Passwort", exact=True)

@@ -88,6 +88,11 @@
     var status = box.querySelector("[data-rules-status]");
     var levels = (box.dataset.strengthTexts || "").split("|");
     var sequence = 0;
+    // The meter's room is kept from the start, invisible until the first answer: when
+    // it appeared it pushed the fields and the button below it down, under the pointer
+    // of someone about to click (without script it stays hidden and takes no room).
+    meterBox.classList.add("strength-waiting");
+    meterBox.hidden = false;
 
     function field(name) {
       var el = form.querySelector("[name=" + name + "]");
@@ -104,7 +109,7 @@
         li.querySelector(".rule-state").textContent = " – " + (broken ? box.dataset.unmetText : box.dataset.metText);
         if (!broken) { met += 1; }
       });
-      meterBox.hidden = false;
+      meterBox.classList.remove("strength-waiting");
       meter.value = result.strength;
       meterText.textContent = levels[result.strength] || "";
       status.textContent = box.dataset.summaryText.replace("{met}", met).replace("{total}", rules.length);
