@@ -347,8 +347,9 @@ async def test_every_event_type_becomes_its_mails_with_sender_reply_to_and_messa
 async def test_the_same_event_twice_gives_one_mail(
     database_url: str, amqp_names: AmqpNames, smtp_sink: MailSink, broker: Broker
 ) -> None:
-    # One worker slot: messages are handled in publishing order, so the later event's
-    # mail arriving proves the duplicate before it has been handled.
+    # One SMTP connection, two messages in hand: the copy's claim waits for the first
+    # copy's commit and then finds its record; the later event's mail cannot come before
+    # the first copy is settled.
     settings = mailer_settings_for(
         database_url, amqp_names, smtp_sink.host, smtp_sink.port, mailer_concurrency=1
     )
