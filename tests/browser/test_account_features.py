@@ -9,7 +9,13 @@ import re
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import PASSWORD, Stack, look, new_page
-from tests.browser.test_journeys import activate, active_account, log_in, register
+from tests.browser.test_journeys import (
+    activate,
+    activate_with_a_new_link,
+    active_account,
+    log_in,
+    register,
+)
 
 
 async def test_a_new_activation_link_replaces_the_first(page: Page, stack: Stack) -> None:
@@ -41,12 +47,7 @@ async def test_an_expired_link_leads_to_a_new_one(page: Page, stack: Stack) -> N
     await page.goto(link)
     await page.get_by_role("button", name="Konto aktivieren").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Der Link ist abgelaufen")
-    await page.get_by_role("link", name="Neuen Aktivierungslink anfordern").click()
-    await page.get_by_label("E-Mail-Adresse").fill("max@example.de")
-    await page.get_by_role("button", name="Neuen Link senden").click()
-    await page.goto(await stack.link_to("max@example.de", "/aktivieren", count=2))
-    await page.get_by_role("button", name="Konto aktivieren").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
+    await activate_with_a_new_link(page, stack, "max@example.de")
 
 
 async def test_a_used_activation_link_says_already_activated_and_leads_to_the_login(

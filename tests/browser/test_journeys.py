@@ -31,6 +31,17 @@ async def activate(page: Page, stack: Stack, email: str) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
 
 
+async def activate_with_a_new_link(page: Page, stack: Stack, email: str) -> None:
+    """From a page offering „Neuen Aktivierungslink anfordern“: ask for a new link and
+    activate with it (the second mail to `email`)."""
+    await page.get_by_role("link", name="Neuen Aktivierungslink anfordern").click()
+    await page.get_by_label("E-Mail-Adresse").fill(email)
+    await page.get_by_role("button", name="Neuen Link senden").click()
+    await page.goto(await stack.link_to(email, "/aktivieren", count=2))
+    await page.get_by_role("button", name="Konto aktivieren").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
+
+
 async def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.goto("/login")
     await page.get_by_label("E-Mail-Adresse").fill(email)
@@ -145,12 +156,7 @@ async def test_forgot_password_before_activation_points_to_a_new_activation_link
     await page.get_by_role("button", name="Link anfordern").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
     await expect(page.get_by_text("Noch nicht aktiviert?")).to_be_visible()
-    await page.get_by_role("link", name="Neuen Aktivierungslink anfordern").click()
-    await page.get_by_label("E-Mail-Adresse").fill("max@example.de")
-    await page.get_by_role("button", name="Neuen Link senden").click()
-    await page.goto(await stack.link_to("max@example.de", "/aktivieren", count=2))
-    await page.get_by_role("button", name="Konto aktivieren").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Benutzerkonto ist aktiviert")
+    await activate_with_a_new_link(page, stack, "max@example.de")
 
 
 async def test_reloading_a_link_page_after_the_token_left_the_address_bar_still_works(

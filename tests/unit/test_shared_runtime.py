@@ -25,21 +25,24 @@ def test_language_negotiation_prefers_german(header: str | None, explicit: str |
     assert negotiate(header, explicit) == expected
 
 
-def test_a_wrong_value_names_the_variable_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTH_PORT", "achtzig")
+def _refusal(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> str:
+    """What auth's start-up says when `name` is set to `value`."""
+    monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError) as error:
         load_settings(AuthSettings, "portal-auth")
-    message = str(error.value.code)
+    return str(error.value.code)
+
+
+def test_a_wrong_value_names_the_variable_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _refusal(monkeypatch, "AUTH_PORT", "achtzig")
     assert message.startswith("portal-auth: configuration error: AUTH_PORT='achtzig'")
     assert "\n" not in message
 
 
 def test_secrets_are_not_echoed_in_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AMQP_URL", "http://user:geheim@host/")
-    with pytest.raises(ConfigurationError) as error:
-        load_settings(AuthSettings, "portal-auth")
-    assert "AMQP_URL" in str(error.value.code)
-    assert "geheim" not in str(error.value.code)
+    message = _refusal(monkeypatch, "AMQP_URL", "http://user:geheim@host/")
+    assert "AMQP_URL" in message
+    assert "geheim" not in message
 
 
 @pytest.mark.parametrize("value", ["10.0.0.0/8", "bogus"])
@@ -47,29 +50,20 @@ def test_a_list_variable_that_is_not_json_names_the_variable_in_one_line(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     # An operator writes a CIDR as in every other tool; pydantic-settings cannot decode it.
-    monkeypatch.setenv("TRUSTED_PROXIES", value)
-    with pytest.raises(ConfigurationError) as error:
-        load_settings(AuthSettings, "portal-auth")
-    message = str(error.value.code)
+    message = _refusal(monkeypatch, "TRUSTED_PROXIES", value)
     assert message.startswith(f"portal-auth: configuration error: TRUSTED_PROXIES='{value}': not valid JSON")
     assert "\n" not in message
 
 
 def test_a_bad_list_entry_is_named_by_its_variable_and_position(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRUSTED_PROXIES", '["10.0.0.0/8", "bogus"]')
-    with pytest.raises(ConfigurationError) as error:
-        load_settings(AuthSettings, "portal-auth")
-    message = str(error.value.code)
+    message = _refusal(monkeypatch, "TRUSTED_PROXIES", '["10.0.0.0/8", "bogus"]')
     assert message.startswith("portal-auth: configuration error: TRUSTED_PROXIES[1]='bogus': ")
     assert "LAX-OR-STRICT" not in message  # the validator's path is no part of the name
     assert message.count("TRUSTED_PROXIES") == 1  # IPv4 and IPv6 alternatives share one part
 
 
 def test_a_secret_list_variable_that_is_not_json_is_named_but_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JWT_RETIRED_PUBLIC_KEYS", "-----BEGIN PUBLIC KEY----- geheim")
-    with pytest.raises(ConfigurationError) as error:
-        load_settings(AuthSettings, "portal-auth")
-    message = str(error.value.code)
+    message = _refusal(monkeypatch, "JWT_RETIRED_PUBLIC_KEYS", "-----BEGIN PUBLIC KEY----- geheim")
     assert message.startswith("portal-auth: configuration error: JWT_RETIRED_PUBLIC_KEYS: not valid JSON")
     assert "geheim" not in message
 

@@ -151,6 +151,7 @@ class SmtpConnection:
         self._client = aiosmtplib.SMTP(**client_options(settings))
         self._login = credentials(settings)
         self._last_used = 0.0
+        self.last_accepted = -float("inf")  # time.monotonic() of its last accepted mail
 
     async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         # Whatever goes wrong before MAIL FROM concerns the server or our setup, never
@@ -158,6 +159,7 @@ class SmtpConnection:
         await self._connect_if_needed()
         try:
             await self._client.sendmail(sender, recipients, message)
+            self.last_accepted = time.monotonic()
         except Exception as exc:
             error = classify(exc)
             if isinstance(error, TransientSmtpError):
@@ -209,7 +211,11 @@ class SmtpPool:
         self._idle: asyncio.LifoQueue[SmtpConnection] = asyncio.LifoQueue()
         for connection in self._connections:
             self._idle.put_nowait(connection)
-        self.last_accepted = -float("inf")  # time.monotonic() of the last accepted mail
+
+    @property
+    def last_accepted(self) -> float:
+        """time.monotonic() of the last mail any connection handed over."""
+        return max(c.last_accepted for c in self._connections)
 
     async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         """Hand one serialised mail to the server, with an explicit envelope (the
@@ -218,31 +224,18 @@ class SmtpPool:
             await connection.send(sender, recipients, message)
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[PooledConnection]:
+    async def connection(self) -> AsyncIterator[SmtpConnection]:
         """One connection, held until the block ends: the mailer keeps it until the mail
         it sent is recorded, so mails sent but not yet recorded never outnumber the
         connections (README, "Idempotency")."""
         connection = await self._idle.get()
         try:
-            yield PooledConnection(connection, self)
+            yield connection
         finally:
             self._idle.put_nowait(connection)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self._connections))
-
-
-class PooledConnection:
-    """A connection lent by `SmtpPool.connection`: sends, and tells the pool of each
-    accepted mail (readiness looks at the last one)."""
-
-    def __init__(self, connection: SmtpConnection, pool: SmtpPool) -> None:
-        self._connection = connection
-        self._pool = pool
-
-    async def send(self, sender: str, recipients: list[str], message: bytes) -> None:
-        await self._connection.send(sender, recipients, message)
-        self._pool.last_accepted = time.monotonic()
 
 
 class SmtpReadiness:
