@@ -196,7 +196,11 @@ backend rabbitmq
         await asyncio.gather(*(self.start_node(node, timeout) for node in self.nodes))
         progress(f"{len(self.nodes)} RabbitMQ nodes booted")
         first, *others = self.nodes
-        await asyncio.gather(*(self._join(node, first, timeout) for node in others))
+        # One at a time: two nodes joining the same seed at once race in Mnesia's schema
+        # merge (seen once: `start_app` failed with {badmatch, {error, {normal,
+        # {mnesia_app, start, …}}}}).
+        for node in others:
+            await self._join(node, first, timeout)
         progress("nodes joined into one cluster")
         self.haproxy = await asyncio.create_subprocess_exec(
             HAPROXY, "-db", "-f", str(self.work / "haproxy.cfg"),
