@@ -38,6 +38,7 @@ pytestmark = pytest.mark.integration
 EVENTS = 500
 CONCURRENCY = 8
 DEADLINE = 45.0
+PROBE_SECONDS = 10.0  # Prometheus's default scrape timeout
 
 
 class MailerProcess:
@@ -66,9 +67,12 @@ class MailerProcess:
         return await self.get("/readyz") == 200
 
     async def get(self, path: str) -> int | str:
+        # Longer than a scrape may take: /metrics asks the broker for queue depths first
+        # (each hook bounded at 2 s), and under a loaded machine a 2 s client timeout
+        # turned a slow scrape into a failed test.
         try:
             async with aiohttp.ClientSession() as http, http.get(
-                f"http://127.0.0.1:{self.port}{path}", timeout=aiohttp.ClientTimeout(total=2)
+                f"http://127.0.0.1:{self.port}{path}", timeout=aiohttp.ClientTimeout(total=PROBE_SECONDS)
             ) as response:
                 return response.status if path == "/readyz" else await response.text()
         except aiohttp.ClientError:
