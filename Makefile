@@ -28,8 +28,10 @@ reset-dev: setup
 # wait on PostgreSQL, RabbitMQ, SMTP or Chromium, so more workers than the 2 cores pay
 # off (README: Tests). The tests marked `timing` compare response times and would
 # measure the other workers: they run afterwards, alone. `.venv/bin/pytest` alone still
-# runs everything serially.
-TEST_WORKERS ?= 3
+# runs everything serially. The default is 0 (serial, xdist off): on these 2 cores,
+# 3 workers took 6 minutes instead of 11-14, but four CI runs of 2026-11-25 met a
+# different load-dependent flake each; until those are understood, CI runs serially.
+TEST_WORKERS ?= 0
 test: setup
 	.venv/bin/pytest -n $(TEST_WORKERS) -m "not cluster and not timing"
 	.venv/bin/pytest -m timing
