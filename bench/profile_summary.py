@@ -44,7 +44,10 @@ def package(frame: str) -> str:
 def idle(frames: list[str]) -> bool:
     """The event loop waiting: in epoll (asyncio's selector loop), or in uvloop's C loop,
     where py-spy sees no Python frame below `run_app` (uvloop's own C work, socket
-    reads and writes, lands there too)."""
+    reads and writes, lands there too). A sample with no Python frame at all is a
+    thread outside Python, not the loop's work."""
+    if not frames:
+        return True
     leaf = frames[-1]
     return package(leaf) == "selectors" or leaf.startswith("run_app (aiohttp/web.py")
 

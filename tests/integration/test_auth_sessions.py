@@ -59,7 +59,7 @@ async def test_a_hash_with_old_parameters_is_upgraded_at_login(portal: Portal) -
     weak.close()
     await portal.login()
     [row] = await portal.sql("SELECT password_hash FROM auth.accounts")
-    assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert row["password_hash"].startswith("$argon2id$v=19$m=7168,t=5,p=1$")
 
 
 async def test_refresh_rotates_and_a_reused_token_ends_the_whole_session(portal: Portal) -> None:

@@ -209,9 +209,9 @@ def test_each_container_has_requests_within_limits(name: str) -> None:
 
 # Peak RSS under load, measured with bench/footprint.py (README, "Kubernetes"): requests
 # reserve it, limits leave half as much again on top.
-PEAK_MIB = {"auth": 128, "faq": 82, "mailer": 62, "portal": 62}
+PEAK_MIB = {"auth": 96, "faq": 90, "mailer": 63, "portal": 62}
 MIGRATE_PEAK_MIB = 80
-ARGON2_MIB_PER_THREAD = 19
+ARGON2_MIB_PER_THREAD = 7  # m=7 MiB (portal_auth.passwords)
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -118,3 +118,15 @@ def test_strength_grows_with_guessing_effort_and_refused_passwords_stay_weak() -
     assert strength("", personal, ["min_length"]) == 0
     assert strength("Passwort1!", personal, ["not_common"]) <= 1
     assert strength("Kx#4-mUtz9-Lapo!Wq", personal, []) >= 3
+
+
+# The argon2id settings the OWASP Password Storage Cheat Sheet lists as equally strong
+# (memory in KiB, passes, lanes); the hasher must use one of them, never something weaker.
+OWASP_ARGON2ID = {(47104, 1, 1), (19456, 2, 1), (12288, 3, 1), (9216, 4, 1), (7168, 5, 1)}
+
+
+def test_password_hashes_use_an_argon2id_setting_from_the_owasp_cheat_sheet() -> None:
+    from portal_auth.passwords import OWASP_PARAMETERS
+
+    chosen = (OWASP_PARAMETERS["memory_cost"], OWASP_PARAMETERS["time_cost"], OWASP_PARAMETERS["parallelism"])
+    assert chosen in OWASP_ARGON2ID

@@ -41,7 +41,7 @@ class AuthSettings(CommonSettings):
     terms_version: str = Field("2026-01", min_length=1, max_length=40)
     privacy_version: str = Field("2026-01", min_length=1, max_length=40)
     password_history_size: int = Field(5, ge=1, le=24)
-    # Threads that compute argon2id hashes (19 MiB each while they run). Unset: one per
+    # Threads that compute argon2id hashes (7 MiB each while they run). Unset: one per
     # CPU the process sees, which in a container is the node's count, not its CPU limit;
     # set it there so memory stays within the pod's limit.
     password_hash_threads: int | None = Field(None, ge=1, le=64)
