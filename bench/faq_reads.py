@@ -119,7 +119,7 @@ def run(duration: int, connections: int, tool: str, reads_only: bool = False,
                         ]
                         for _ in range(rounds)
                     ]
-                    results = trios[-1]
+                    results = list(trios[-1])  # a copy: the search rows are not a round's
                     if not reads_only:
                         results += [
                             load.measure("search, repeated query",
