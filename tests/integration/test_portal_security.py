@@ -566,6 +566,17 @@ async def test_an_error_page_clears_the_cookie_of_an_ended_session(stack: Stack)
     assert not await stack.sql("SELECT 1 FROM portal.sessions")
 
 
+async def test_a_cookie_whose_session_was_purged_is_cleared(stack: Stack) -> None:
+    # The background purge deletes ended sessions before their cookies come back.
+    async with new_browser() as client:
+        await csrf_token(client, stack, "/login")
+        await stack.sql("DELETE FROM portal.sessions")
+        status, response, _ = await get(client, stack.url + "/faq")
+    assert status == 200
+    assert any(h.startswith(f"{COOKIE}=") for h in set_cookies(response))
+    assert session_cookie(client, stack) is None
+
+
 # --- no way off the site ----------------------------------------------------------------------
 
 

@@ -90,10 +90,11 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 async def _load(request: web.Request, session_id: str) -> rules.Session | None:
     ctx = request.app[CONTEXT]
-    if len(session_id) > 100:
-        return None
-    session = await repo.find(ctx.pool, session_id)
+    session = await repo.find(ctx.pool, session_id) if len(session_id) <= 100 else None
     if session is None:
+        # Purged while the browser kept its cookie (ended sessions are deleted in the
+        # background), or never ours: clear it, or every visit asks for it again.
+        request[COOKIE_CHANGED] = True
         return None
     now = ctx.clock()
     if rules.has_ended(session, now, ctx.lifetime):
