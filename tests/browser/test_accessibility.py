@@ -22,7 +22,7 @@ PUBLIC_PAGES = [
     "/faq/suche?q=Quittengelee", "/kontakt", "/kontakt/gesendet", "/impressum", "/datenschutz",
     "/nutzungsbedingungen", "/auf-wiedersehen", "/gibt-es-nicht",
 ]
-ACCOUNT_PAGES = ["/konto", "/konto/loeschen"]
+ACCOUNT_PAGES = ["/konto", "/konto/loeschen", "/logout"]
 
 
 @pytest.mark.parametrize("language", ["de", "en"])

@@ -510,6 +510,25 @@ async def test_after_logout_the_old_cookie_leads_to_the_login(stack: Stack, brow
     assert status == 200 and "abgemeldet" in body.lower()
 
 
+async def test_opening_the_logout_address_asks_and_only_the_button_logs_out(
+    stack: Stack, browser: aiohttp.ClientSession
+) -> None:
+    # A GET must not log out (any site could do it with an image), but a customer who
+    # types /logout gets the button instead of an error page.
+    status, response, _ = await get(browser, stack.url + "/logout")
+    assert (status, response.headers["Location"]) == (303, "/login")
+    await logged_in(browser, stack)
+    cookie = session_cookie(browser, stack)
+    status, _, body = await get(browser, stack.url + "/logout")
+    assert status == 200
+    assert "Vom Kundenportal abmelden" in body and 'action="/logout"' in body
+    assert await konto_status(stack, cookie) == (200, "")
+    token = await csrf_token(browser, stack, "/logout")
+    status, headers, _ = await post(browser, stack, "/logout", {"csrf_token": token})
+    assert (status, headers["Location"]) == (303, "/login")
+    assert await konto_status(stack, cookie) == (303, "/login?next=/konto")
+
+
 async def test_a_password_reset_elsewhere_ends_the_portal_session(
     stack: Stack, browser: aiohttp.ClientSession
 ) -> None:

@@ -35,6 +35,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/aktivieren", registration.activate)
     r.add_get("/login", login.show)
     r.add_post("/login", login.submit)
+    r.add_get("/logout", login.confirm_logout)
     r.add_post("/logout", login.logout)
     r.add_get("/pruefung", challenge.challenge)
     r.add_get("/passwort-vergessen", recovery.show_forgot)

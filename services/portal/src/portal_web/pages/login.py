@@ -80,6 +80,14 @@ def _keep_device(request: web.Request, response: web.Response, token: object) ->
     )
 
 
+async def confirm_logout(request: web.Request) -> web.Response:
+    """GET /logout (a bookmark, a typed address): ask, with the form's button. Logging
+    out by a plain GET would let any other site log the customer out with an image."""
+    if not ((session := sessions.current(request)) and session.logged_in):
+        return redirect("/login")
+    return await form_page(request, "logout.html")
+
+
 async def logout(request: web.Request) -> web.Response:
     session = sessions.current(request)
     if session is not None and session.tokens is not None:
