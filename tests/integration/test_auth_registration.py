@@ -136,6 +136,18 @@ async def test_registration_is_rate_limited_per_client(portal: Portal) -> None:
     assert (await response.json())["code"] == "too_many_attempts"
 
 
+async def test_forms_refused_before_any_lookup_do_not_count_towards_the_limit(portal: Portal) -> None:
+    # A password the rules refuse or a missed checkbox cost nothing and reveal nothing:
+    # a customer correcting the form ten times still gets through.
+    for i in range(6):
+        weak = await portal.post("register", registration(password=f"kurz{i}"))
+        assert (weak.status, (await weak.json())["code"]) == (422, "password_policy")
+    for _ in range(5):
+        unticked = await portal.post("register", registration(accept_terms=False))
+        assert unticked.status == 422 and (await unticked.json())["code"] != "too_many_attempts"
+    assert (await portal.post("register", registration())).status == 202
+
+
 async def test_guessing_the_last_name_of_one_customer_number_needs_challenges_per_number(portal: Portal) -> None:
     statuses = []
     for i in range(6):
