@@ -40,7 +40,7 @@ from portal_shared.events import (
     new_event,
 )
 from portal_shared.topology import RoutingKey
-from tests.conftest import AmqpNames
+from tests.conftest import TEST_RETRY_DELAYS, AmqpNames
 from tests.support import TcpProxy, eventually, running
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,6 @@ PORTAL = "http://portal.test"
 SUPPORT = "support@portal.test"
 MAIL_TIMEOUT = 15.0
 # Short pauses so retries finish within a test; tests that need others pass their own.
-TEST_RETRY_DELAYS = (0.2, 0.4)
 TEST_MAX_ATTEMPTS = 3
 
 
@@ -75,22 +74,6 @@ def mailer_settings_for(
     }
     fields.update(overrides)
     return MailerSettings(**fields)
-
-
-async def delete_retry_queues(names: AmqpNames, delays: tuple[float, ...]) -> None:
-    """The conftest deletes the main and dead-letter queues; the delay queues are ours."""
-    connection = await aio_pika.connect(names.url)
-    async with connection:
-        channel = await connection.channel()
-        for delay in delays:
-            await channel.queue_delete(retry_queue_name(names.mailer_queue, delay))
-
-
-@pytest.fixture(autouse=True)
-async def _retry_queues_deleted(amqp_names: AmqpNames) -> AsyncIterator[None]:
-    # Also used by every test_mailer_*.py module that imports it.
-    yield
-    await delete_retry_queues(amqp_names, TEST_RETRY_DELAYS)
 
 
 @asynccontextmanager

@@ -23,7 +23,6 @@ from tests.conftest import AmqpNames
 from tests.integration.test_mailer import (
     MAIL_TIMEOUT,
     SUPPORT,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     contact_request,
     metric,

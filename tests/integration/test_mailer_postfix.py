@@ -31,7 +31,6 @@ from tests.integration.test_mailer import (
     PORTAL,
     SUPPORT,
     Broker,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     contact_request,
     gauge,

@@ -20,13 +20,11 @@ import pytest
 
 from portal_devtools.mailsink import MailSink, free_port
 from portal_shared.events import Event
-from tests.conftest import AmqpNames
+from tests.conftest import TEST_RETRY_DELAYS, AmqpNames
 from tests.integration.test_mailer import (
     PORTAL,
     TEST_MAX_ATTEMPTS,
-    TEST_RETRY_DELAYS,
     Broker,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     processed_mails,
     registration,

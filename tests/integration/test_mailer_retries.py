@@ -1,7 +1,7 @@
 """Failed mails: retried with growing pauses from delay queues, or dead-lettered.
 
 The SMTP server is the project's aiosmtpd sink told to misbehave (`Fault`): answer
-4xx or 5xx, or hang up. Retry pauses are fractions of a second (TEST_RETRY_DELAYS).
+4xx or 5xx, or hang up. Retry pauses are fractions of a second (tests/conftest.py: TEST_RETRY_DELAYS).
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from tests.integration.test_mailer import (
     MAIL_TIMEOUT,
     SUPPORT,
     TEST_MAX_ATTEMPTS,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     contact_request,
-    delete_retry_queues,
     gauge,
     metric,
     metric_reaches,
@@ -144,31 +142,28 @@ async def test_a_message_waiting_for_its_retry_holds_no_worker_slot(
         mailer_concurrency=1, mailer_retry_delays_seconds=(pause,),
     )
     others = [f"other{i}@example.de" for i in range(3)]
-    try:
-        async with running_mailer(settings) as mailer, broker_for(amqp_names) as broker:
-            await broker.publish_event(registration("busy@example.de"))
-            await smtp_sink.wait_for_refusals(1, timeout=MAIL_TIMEOUT)
-            for address in others:
-                await broker.publish_event(registration(address))
+    async with running_mailer(settings) as mailer, broker_for(amqp_names) as broker:
+        await broker.publish_event(registration("busy@example.de"))
+        await smtp_sink.wait_for_refusals(1, timeout=MAIL_TIMEOUT)
+        for address in others:
+            await broker.publish_event(registration(address))
 
-            await smtp_sink.wait_for(
-                lambda mails: len(mails) == len(others), timeout=MAIL_TIMEOUT
-            )
-            delay_queue = retry_queue_name(amqp_names.mailer_queue, pause)
-            assert await broker.queue_state(delay_queue) == (1, 0)
-            assert smtp_sink.to("busy@example.de") == []
-            # The last mail's message settles just after the sink has it.
-            await eventually(lambda: in_flight_is(mailer, 0), timeout=pause / 2)
-            assert await broker.queue_state(delay_queue) == (1, 0), "still parked meanwhile"
+        await smtp_sink.wait_for(
+            lambda mails: len(mails) == len(others), timeout=MAIL_TIMEOUT
+        )
+        delay_queue = retry_queue_name(amqp_names.mailer_queue, pause)
+        assert await broker.queue_state(delay_queue) == (1, 0)
+        assert smtp_sink.to("busy@example.de") == []
+        # The last mail's message settles just after the sink has it.
+        await eventually(lambda: in_flight_is(mailer, 0), timeout=pause / 2)
+        assert await broker.queue_state(delay_queue) == (1, 0), "still parked meanwhile"
 
-            await smtp_sink.wait_for_mail_to("busy@example.de", timeout=MAIL_TIMEOUT)
-            # The others first, in any order: the messages in hand are claimed at once and
-            # take the one SMTP connection as their claims come back.
-            recipients = [m.recipients[0] for m in smtp_sink.mails]
-            assert sorted(recipients[:-1]) == others
-            assert recipients[-1] == "busy@example.de"
-    finally:
-        await delete_retry_queues(amqp_names, (pause,))
+        await smtp_sink.wait_for_mail_to("busy@example.de", timeout=MAIL_TIMEOUT)
+        # The others first, in any order: the messages in hand are claimed at once and
+        # take the one SMTP connection as their claims come back.
+        recipients = [m.recipients[0] for m in smtp_sink.mails]
+        assert sorted(recipients[:-1]) == others
+        assert recipients[-1] == "busy@example.de"
 
 
 async def in_flight_is(client: TestClient, value: float) -> bool:

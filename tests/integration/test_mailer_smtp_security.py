@@ -28,7 +28,6 @@ from portal_devtools.mailsink import free_port
 from tests.conftest import AmqpNames
 from tests.integration.test_mailer import (
     MAIL_TIMEOUT,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     mailer_settings_for,
     registration,

@@ -26,7 +26,6 @@ from portal_shared.events import encode
 from tests.conftest import AmqpNames
 from tests.integration.test_mailer import (
     Broker,
-    _retry_queues_deleted,  # noqa: F401 - autouse: deletes this module's delay queues too
     broker_for,
     mailer_settings_for,
     registration,
