@@ -148,6 +148,12 @@ async def test_forms_refused_before_any_lookup_do_not_count_towards_the_limit(po
     assert (await portal.post("register", registration())).status == 202
 
 
+async def test_refused_forms_have_a_generous_limit_of_their_own(portal: Portal) -> None:
+    statuses = [(await portal.post("register", registration(password="kurz"))).status for _ in range(61)]
+    assert statuses[:60] == [422] * 60
+    assert statuses[60] == 429
+
+
 async def test_guessing_the_last_name_of_one_customer_number_needs_challenges_per_number(portal: Portal) -> None:
     statuses = []
     for i in range(6):

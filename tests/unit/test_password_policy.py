@@ -130,3 +130,8 @@ def test_password_hashes_use_an_argon2id_setting_from_the_owasp_cheat_sheet() ->
 
     chosen = (OWASP_PARAMETERS["memory_cost"], OWASP_PARAMETERS["time_cost"], OWASP_PARAMETERS["parallelism"])
     assert chosen in OWASP_ARGON2ID
+
+
+def test_a_password_that_nfkc_makes_overlong_is_refused_for_its_length_alone() -> None:
+    # One "\ufdfa" becomes 18 characters: 1 024 of them must not be scanned rule by rule.
+    assert violations("\ufdfa" * 1024, MAX) == ["max_length"]

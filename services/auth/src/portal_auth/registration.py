@@ -15,7 +15,7 @@ from portal_auth.domain.errors import (
     PasswordPolicyViolated,
     TermsNotAccepted,
 )
-from portal_auth.domain.limits import CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER
+from portal_auth.domain.limits import CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER, REGISTER_FORMS
 from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_auth.repository import tokens as token_records
@@ -43,6 +43,7 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     address on file is told instead, and the caller gets the very same answer, after the
     same work (hashing, outbox events), so status, body and timing reveal nothing.
     """
+    await ctx.limit(REGISTER_FORMS, caller.ip)
     if not (form.accept_terms and form.accept_privacy):
         raise TermsNotAccepted(_unaccepted(form))
     number = customers.normalise_customer_number(form.customer_number)

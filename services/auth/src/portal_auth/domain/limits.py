@@ -7,6 +7,10 @@ from portal_auth.domain.throttling import ChallengePolicy, LockPolicy
 from portal_shared.ratelimit import Limit
 
 REGISTER = Limit("register", hits=10, window=timedelta(minutes=10))
+# Every registration form, refused ones included (a password the rules refuse, a missed
+# checkbox): generous, so a customer correcting the form is never held up, but bounded.
+# REGISTER counts only the forms that get as far as the hashes and the customer data.
+REGISTER_FORMS = Limit("register-forms", hits=60, window=timedelta(minutes=10))
 ACTIVATE = Limit("activate", hits=30, window=timedelta(minutes=10))
 # Resending the activation mail: per IP a 429; per address quietly (same answer, no mail),
 # so nobody can flood a mailbox and the limit says nothing about the address.
