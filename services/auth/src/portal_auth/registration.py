@@ -15,7 +15,12 @@ from portal_auth.domain.errors import (
     PasswordPolicyViolated,
     TermsNotAccepted,
 )
-from portal_auth.domain.limits import CUSTOMER_CHALLENGES, OWNERSHIP_NOTICES, REGISTER, REGISTER_FORMS
+from portal_auth.domain.limits import (
+    CUSTOMER_CHALLENGES,
+    OWNERSHIP_NOTICES,
+    REGISTER,
+    REGISTER_FORMS,
+)
 from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
 from portal_auth.repository import tokens as token_records
