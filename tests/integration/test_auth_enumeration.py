@@ -14,6 +14,7 @@ from aiohttp import ClientResponse
 from portal_auth.app import create_app
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
+from portal_auth.sessions import FAILED_LOGIN_SECONDS
 from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal, registration
 from tests.support import running
 
@@ -78,6 +79,28 @@ async def test_login_unknown_address_and_wrong_password_look_the_same(portal: Po
     assert {status for status, _ in unknown_answers + wrong_answers} == {401}
     assert unknown_answers[0][1] == wrong_answers[0][1]
     assert_same_time(unknown_time, wrong_time)
+
+
+async def test_a_hash_with_older_parameters_does_not_tell_its_address_at_login(
+    portal: Portal, clock: FakeClock
+) -> None:
+    # Accounts from before the parameters changed keep their slower hash until their
+    # owner logs in; failed logins are padded, so that hash tells nothing.
+    legacy = Passwords(workers=1, time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    await portal.active_account()
+    await portal.sql("UPDATE auth.accounts SET password_hash = $1", await legacy.hash(GOOD_PASSWORD))
+    legacy.close()
+
+    async def unknown(i: int) -> ClientResponse:  # one address each side: both run into the challenge alike
+        return await portal.post("login", {"email": "ghost@example.de", "password": "Falsch!7Xq"}, headers=from_ip(i, 0))
+
+    async def old_hash(i: int) -> ClientResponse:
+        return await portal.post("login", {"email": "max@example.de", "password": "Falsch!7Xq"}, headers=from_ip(i, 1))
+
+    unknown_answers, old_answers, unknown_time, old_time = await compare(unknown, old_hash, clock)
+    assert unknown_answers == old_answers
+    assert min(unknown_time, old_time) >= FAILED_LOGIN_SECONDS
+    assert_same_time(unknown_time, old_time)
 
 
 async def test_registering_a_taken_address_looks_like_a_new_registration(portal: Portal, clock: FakeClock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,9 +27,15 @@ from portal_auth.domain.session_lifetime import RefreshOutcome, refresh_outcome
 from portal_auth.domain.throttling import needs_challenge
 from portal_auth.repository import accounts, security
 from portal_auth.repository import sessions as session_records
+from portal_auth.timing import sleep_until
 from portal_shared import outbox
 from portal_shared.db import Executor
 from portal_shared.events import ActivationReminder, SuspiciousLogins, new_event
+
+# Above the slowest verification (a hash from before 2026-11-25, m=19 MiB: ~20 ms) and
+# the failure's bookkeeping; under load the wait for a hashing thread, the same for
+# every attempt, comes on top.
+FAILED_LOGIN_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ async def login(
     device token of this account; past a few, attempts need a solved challenge.
     """
     address_key = email.key(address)
+    # A failed login is padded to one duration from here: a hash with older, slower
+    # parameters (until its owner's next login), a pending account's reminder or the
+    # owner's notice would otherwise tell a known address from an unknown one.
+    failing_ends = asyncio.get_running_loop().time() + FAILED_LOGIN_SECONDS
     async with ctx.pool.acquire() as conn, conn.transaction():
         # Attempts on one address run one at a time, on every replica: a burst of
         # parallel guesses is counted guess by guess and runs into the challenge.
@@ -96,7 +107,9 @@ async def login(
         if tell_owner_of_attack(account, device_id is not None, failures, ACCOUNT_CHALLENGES):
             assert account is not None
             await _tell_owner(ctx, conn, account, failures, caller)
-    # Raised after the block, so that the failure count is committed.
+    # Raised after the block, so that the failure count is committed; the wait holds no
+    # connection and no lock.
+    await sleep_until(failing_ends)
     raise InvalidCredentials(challenge_required=needs_challenge(policy, failures))
 
 

@@ -14,11 +14,15 @@ async def lasting_at_least(seconds: float) -> AsyncIterator[None]:
     Used where the amount of database work differs between "found" and "not found"
     (a few milliseconds) and the answer must not tell which it was.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
+    deadline = asyncio.get_running_loop().time() + seconds
     try:
         yield
     finally:
-        remaining = deadline - loop.time()
-        if remaining > 0:
-            await asyncio.sleep(remaining)
+        await sleep_until(deadline)
+
+
+async def sleep_until(deadline: float) -> None:
+    """Wait until the event loop's clock reaches `deadline` (at once when it has)."""
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
