@@ -406,3 +406,16 @@ def test_the_literal_key_pattern_finds_keys_and_skips_built_ones() -> None:
 )
 def test_only_public_answers_are_kept_and_never_longer_than_an_hour(header: str | None, seconds: int) -> None:
     assert caching.public_max_age(header) == seconds
+
+
+def test_ended_sessions_are_kept_a_little_before_the_clean_up_deletes_them() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from portal_web.domain.session import PURGE_GRACE, Lifetime, purge_cutoffs
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    lifetime = Lifetime(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
+    expired_before, idle_before = purge_cutoffs(now, lifetime)
+    assert expired_before == now - PURGE_GRACE < now
+    assert idle_before == now - timedelta(minutes=30) - PURGE_GRACE
+    assert PURGE_GRACE >= timedelta(minutes=5)

@@ -20,6 +20,7 @@ from portal_shared.web import MAX_BODY_BYTES, correlation_middleware
 from portal_web import edge, rendering, routes
 from portal_web.config import SCHEMA, PortalSettings
 from portal_web.context import PortalContext
+from portal_web.domain import session as session_rules
 from portal_web.keys import CONTEXT, SETTINGS
 from portal_web.repository import sessions as repo
 from portal_web.upstream import Api, Apis, PublicAnswers
@@ -81,7 +82,7 @@ async def _purge_ended_sessions(app: web.Application) -> AsyncIterator[None]:
             now = ctx.clock()
             # A database hiccup only postpones the clean-up to the next round.
             with contextlib.suppress(OSError, asyncio.TimeoutError, asyncpg.PostgresError):
-                removed = await repo.purge_ended(ctx.pool, now, now - ctx.lifetime.idle)
+                removed = await repo.purge_ended(ctx.pool, *session_rules.purge_cutoffs(now, ctx.lifetime))
                 if removed:
                     log.info("removed %d ended sessions", removed)
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)

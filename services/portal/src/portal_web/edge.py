@@ -26,6 +26,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+STATIC_PREFIX = "/static/"  # routes.py serves the files there
 
 # No inline script or style anywhere: everything comes from /static on this origin.
 CONTENT_SECURITY_POLICY = (
@@ -63,6 +64,12 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     the session was started, rotated or ended."""
     ctx = request.app[CONTEXT]
     request[COOKIE_CHANGED] = False
+    if request.path.startswith(STATIC_PREFIX):
+        # Files need no session: no lookup per stylesheet, and no Set-Cookie on an answer
+        # a shared cache might keep and hand to others.
+        request[SESSION] = None
+        request[LANGUAGE] = negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
+        return await handler(request)
     session_id = request.cookies.get(cookie_name(ctx.settings.secure))
     request[SESSION] = await _load(request, session_id) if session_id else None
     current = request[SESSION]
@@ -90,11 +97,10 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 async def _load(request: web.Request, session_id: str) -> rules.Session | None:
     ctx = request.app[CONTEXT]
-    session = await repo.find(ctx.pool, session_id) if len(session_id) <= 100 else None
+    if len(session_id) > 100:
+        return None
+    session = await repo.find(ctx.pool, session_id)
     if session is None:
-        # Purged while the browser kept its cookie (ended sessions are deleted in the
-        # background), or never ours: clear it, or every visit asks for it again.
-        request[COOKIE_CHANGED] = True
         return None
     now = ctx.clock()
     if rules.has_ended(session, now, ctx.lifetime):
@@ -168,6 +174,6 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     if request.app[CONTEXT].settings.secure:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if not request.path.startswith("/static/"):
+    if not request.path.startswith(STATIC_PREFIX):
         # Pages show personal data and carry CSRF tokens: no shared or back-button copies.
         headers.setdefault("Cache-Control", "no-store")

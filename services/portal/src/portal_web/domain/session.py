@@ -71,6 +71,18 @@ def has_ended(session: Session, now: datetime, lifetime: Lifetime) -> bool:
     return now >= session.expires_at or now - session.last_seen_at >= lifetime.idle
 
 
+# Ended sessions stay this long before the clean-up deletes them: a cookie that comes
+# back meanwhile still finds its session ended and is cleared. (A cookie naming no
+# session is left alone: after a login rotates the id, another tab's request with the
+# old cookie must not clear the new one.)
+PURGE_GRACE = timedelta(minutes=10)
+
+
+def purge_cutoffs(now: datetime, lifetime: Lifetime) -> tuple[datetime, datetime]:
+    """(expired before, last seen before): the sessions the clean-up may delete now."""
+    return now - PURGE_GRACE, now - lifetime.idle - PURGE_GRACE
+
+
 def needs_touch(session: Session, now: datetime) -> bool:
     return now - session.last_seen_at >= TOUCH_INTERVAL
 

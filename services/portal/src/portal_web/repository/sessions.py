@@ -84,9 +84,11 @@ async def delete(conn: asyncpg.Pool | asyncpg.Connection, session_id: str) -> No
     await conn.execute("DELETE FROM sessions WHERE id_hash = $1", id_hash(session_id))
 
 
-async def purge_ended(conn: asyncpg.Pool | asyncpg.Connection, now: datetime, idle_cutoff: datetime) -> int:
+async def purge_ended(
+    conn: asyncpg.Pool | asyncpg.Connection, expired_before: datetime, idle_before: datetime
+) -> int:
     result = await conn.execute(
-        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2", now, idle_cutoff
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2", expired_before, idle_before
     )
     return int(result.split()[-1])
 
