@@ -17,6 +17,7 @@ from yarl import URL
 
 from portal_web.app import create_app as create_portal_app
 from portal_web.config import PortalSettings
+from portal_web.pages.account import FORM_SECTIONS
 from tests.browser import conftest as browser_stack
 from tests.browser.conftest import LOCALHOST, PASSWORD, Stack
 from tests.support import eventually, running
@@ -527,6 +528,24 @@ async def test_opening_the_logout_address_asks_and_only_the_button_logs_out(
     status, headers, _ = await post(browser, stack, "/logout", {"csrf_token": token})
     assert (status, headers["Location"]) == (303, "/login")
     assert await konto_status(stack, cookie) == (303, "/login?next=/konto")
+
+
+async def test_a_form_ended_by_an_expired_session_leads_back_to_its_section_after_login(
+    stack: Stack, browser: aiohttp.ClientSession
+) -> None:
+    # The login's way back is the form's address; opened by a GET it must not be a 405.
+    await logged_in(browser, stack)
+    token = await csrf_token(browser, stack, "/konto")
+    await stack.sql("UPDATE portal.sessions SET last_seen_at = now() - interval '31 minutes'")
+    status, headers, _ = await post(browser, stack, "/konto/passwort", {"csrf_token": token})
+    assert status in (303, 403)
+    token = await csrf_token(browser, stack, "/login?next=/konto/passwort")
+    status, headers, _ = await post(browser, stack, "/login", {
+        "csrf_token": token, "email": EMAIL, "password": PASSWORD, "next": "/konto/passwort"})
+    assert (status, headers["Location"]) == (303, "/konto/passwort")
+    for path, section in FORM_SECTIONS.items():
+        status, response, _ = await get(browser, stack.url + path)
+        assert (status, response.headers["Location"]) == (303, f"/konto#{section}")
 
 
 async def test_a_password_reset_elsewhere_ends_the_portal_session(

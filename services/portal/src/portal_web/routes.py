@@ -50,6 +50,10 @@ def setup(app: web.Application) -> None:
     r.add_post("/konto/email", account.change_email)
     r.add_post("/konto/geraete/abmelden", account.end_device)
     r.add_post("/konto/geraete/andere-abmelden", account.end_other_devices)
+    # Those forms' addresses, opened by a GET (the login's way back after a session ended
+    # mid-form, Enter in the address bar after an error): their section on /konto.
+    for path, section in account.FORM_SECTIONS.items():
+        r.add_get(path, account.to_section(section))
     r.add_get("/email-bestaetigen", account.show_email_confirmation)
     r.add_post("/email-bestaetigen", account.confirm_email)
     r.add_get("/konto/loeschen", account.show_delete)

@@ -3,7 +3,7 @@ out, deletion; and /email-bestaetigen, where the link to a new address is confir
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -89,6 +89,22 @@ async def _page(
 
 async def show(request: web.Request) -> web.Response:
     return await _page(request, flash=await sessions.pop_flash(request))
+
+
+# The forms /konto posts to, and the section of /konto that holds each.
+FORM_SECTIONS = {
+    "/konto/passwort": "account-password",
+    "/konto/email": "account-email",
+    "/konto/geraete/abmelden": "account-devices",
+    "/konto/geraete/andere-abmelden": "account-devices",
+}
+
+
+def to_section(section: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        return redirect(f"/konto#{section}")
+
+    return handler
 
 
 async def change_password(request: web.Request) -> web.Response:
