@@ -26,7 +26,7 @@ async def test_a_new_activation_link_replaces_the_first(page: Page, stack: Stack
     await look(page, "resend")
     await page.get_by_label("E-Mail-Adresse").fill("max@example.de")
     await page.get_by_role("button", name="Neuen Link senden").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihrem Postfach nach")
     await look(page, "resend-sent")
 
     second = await stack.link_to("max@example.de", "/aktivieren", count=2)

@@ -128,7 +128,7 @@ async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await page.get_by_label("Kundennummer").fill("10001")
     await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
     await page.get_by_role("button", name="Link anfordern").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihrem Postfach nach")
     await look(page, "forgot-sent")
 
     await page.goto(await stack.link_to("max@example.de", "/passwort-zuruecksetzen", count=2))
@@ -154,7 +154,7 @@ async def test_forgot_password_before_activation_points_to_a_new_activation_link
     await page.get_by_label("Kundennummer").fill("10001")
     await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
     await page.get_by_role("button", name="Link anfordern").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihrem Postfach nach")
     await expect(page.get_by_text("Noch nicht aktiviert?")).to_be_visible()
     await activate_with_a_new_link(page, stack, "max@example.de")
 
@@ -176,7 +176,7 @@ async def test_reloading_a_link_page_after_the_token_left_the_address_bar_still_
     await page.get_by_label("Kundennummer").fill("10001")
     await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
     await page.get_by_role("button", name="Link anfordern").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihr Postfach")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Bitte sehen Sie in Ihrem Postfach nach")
     await page.goto(await stack.link_to("max@example.de", "/passwort-zuruecksetzen", count=2))
     await expect(page).to_have_url(re.compile(r"/passwort-zuruecksetzen$"))
     await page.reload()

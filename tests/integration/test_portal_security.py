@@ -813,3 +813,13 @@ async def test_public_faq_answers_are_reused_while_fresh(stack: Stack) -> None:
         async with client.get(f"{stack.url}/faq", headers={"Accept-Language": "en"}) as response:
             assert "Questions and answers" in await response.text()  # kept per language
     assert await _faq_api_reads(stack) - before == 2
+
+
+async def test_a_contact_message_over_the_limit_says_the_limit(stack: Stack, browser: aiohttp.ClientSession) -> None:
+    token = await csrf_token(browser, stack, "/kontakt")
+    status, headers, body = await post(browser, stack, "/kontakt", {
+        "csrf_token": token, "name": "Max Mustermann", "email": EMAIL, "subject": "Rechnung",
+        "message": "x" * 5001})
+    assert status == 422
+    assert_german_page(headers, body)
+    assert "Ihre Nachricht ist zu lang: höchstens 5.000 Zeichen." in body
