@@ -253,6 +253,20 @@ async def test_an_ip_guessing_at_many_addresses_is_still_locked(portal: Portal) 
     assert (await portal.post("login", {"email": "k99@example.de", "password": WRONG}, headers=OWNER)).status == 401
 
 
+async def test_an_ipv6_client_changing_its_address_within_its_64_is_still_locked(portal: Portal) -> None:
+    # One connection holds a whole /64: a new address per guess must not reset the count.
+    for i in range(30):
+        response = await portal.post("login", {"email": f"k{i}@example.de", "password": WRONG},
+                                     headers={"X-Forwarded-For": f"2001:db8:7:1::{i + 1:x}"})
+        assert response.status == 401
+    locked = await portal.post("login", {"email": "k99@example.de", "password": WRONG},
+                               headers={"X-Forwarded-For": "2001:db8:7:1:ffff::9"})
+    assert await problem(locked) == (429, "too_many_attempts")
+    neighbour = await portal.post("login", {"email": "k99@example.de", "password": WRONG},
+                                  headers={"X-Forwarded-For": "2001:db8:7:2::1"})
+    assert neighbour.status == 401
+
+
 # --- the owner hears of it ------------------------------------------------------------
 
 

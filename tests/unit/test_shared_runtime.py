@@ -131,3 +131,17 @@ def test_serve_defaults_to_asyncio_takes_uvloop_when_told_and_refuses_other_loop
     with pytest.raises(ConfigurationError) as error:
         load_settings(AuthSettings, "portal-auth")
     assert "EVENT_LOOP" in str(error.value.code)
+
+
+@pytest.mark.parametrize(("ip", "subject"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("2001:db8:7:1::1", "2001:db8:7:1::/64"),
+    ("2001:db8:7:1:ffff:ffff:ffff:ffff", "2001:db8:7:1::/64"),
+    ("2001:db8:7:2::1", "2001:db8:7:2::/64"),
+    ("unknown", "unknown"),
+])
+def test_per_ip_limits_count_an_ipv6_client_by_its_64(ip: str, subject: str) -> None:
+    from portal_shared.ratelimit import client_subject
+
+    assert client_subject(ip) == subject

@@ -8,6 +8,7 @@ Counting is one upsert per request; old windows are overwritten, not accumulated
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,26 @@ TOO_MANY_ATTEMPTS = ProblemType(
     title_de="Zu viele Versuche",
 )
 
+
+
+# Per-IP limits count an IPv6 client by its /64: one home connection or one rented
+# server gets a whole /64, so counting each address would let it send every request
+# from an address of its own and never run into a limit.
+IPV6_LIMIT_PREFIX = 64
+
+
+def client_subject(ip: str) -> str:
+    """What a per-IP limit counts for the client at `ip`: an IPv4 address as it is (also
+    when written IPv4-mapped, ::ffff:a.b.c.d), an IPv6 address as its /64 network."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an address ("unknown"): counted as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_LIMIT_PREFIX), strict=False))
+    return str(address)
 
 
 def too_many_attempts(retry_after: int) -> Problem:

@@ -22,7 +22,7 @@ async def activate(ctx: AuthContext, token: str, caller: Caller) -> None:
     A registration that no longer proves what is on file (an address or a code imported
     while it was pending) is removed instead, and its link answers as invalid.
     """
-    await ctx.limit(ACTIVATE, caller.ip)
+    await ctx.limit(ACTIVATE, caller.network)
     if not tokens.is_well_formed(token):
         raise LinkInvalid
     token_hash = tokens.hash_token(token)

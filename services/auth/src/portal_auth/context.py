@@ -12,7 +12,7 @@ from portal_auth.config import AuthSettings
 from portal_auth.domain.errors import TooManyAttempts
 from portal_auth.passwords import Passwords
 from portal_shared.clock import Clock
-from portal_shared.ratelimit import Limit, RateLimiter
+from portal_shared.ratelimit import Limit, RateLimiter, client_subject
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,11 @@ class Caller:
     ip: str
     correlation_id: str
     user_agent: str = ""
+
+    @property
+    def network(self) -> str:
+        """What per-IP limits and locks count: the address, an IPv6 one by its /64."""
+        return client_subject(self.ip)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ async def request(
 
 async def confirm(ctx: AuthContext, token: str, caller: Caller) -> str:
     """Switch to the confirmed address; returns it. The old address gets a notice."""
-    await ctx.limit(EMAIL_CONFIRM, caller.ip)
+    await ctx.limit(EMAIL_CONFIRM, caller.network)
     if not tokens.is_well_formed(token):
         raise LinkInvalid
     token_hash = tokens.hash_token(token)

@@ -42,7 +42,7 @@ async def forgot(ctx: AuthContext, customer_number: str, address: str, caller: C
     """
     number = customers.normalise_customer_number(customer_number)
     address_key = email.key(address)
-    await ctx.limit(FORGOT_PER_IP, caller.ip)
+    await ctx.limit(FORGOT_PER_IP, caller.network)
     now = ctx.clock()
     async with lasting_at_least(UNIFORM_ANSWER_SECONDS), ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.find_active_by_customer_and_email(conn, number, address_key)
@@ -91,7 +91,7 @@ async def _tell_address_on_file_who_holds_it(
 
 async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:
     """Set a new password from a mailed link; every session of the account ends."""
-    await ctx.limit(RESET, caller.ip)
+    await ctx.limit(RESET, caller.network)
     if not tokens.is_well_formed(token):
         raise LinkInvalid
     token_hash = tokens.hash_token(token)

@@ -48,7 +48,7 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     address on file is told instead, and the caller gets the very same answer, after the
     same work (hashing, outbox events), so status, body and timing reveal nothing.
     """
-    await ctx.limit(REGISTER_FORMS, caller.ip)
+    await ctx.limit(REGISTER_FORMS, caller.network)
     if not (form.accept_terms and form.accept_privacy):
         raise TermsNotAccepted(_unaccepted(form))
     number = customers.normalise_customer_number(form.customer_number)
@@ -61,7 +61,7 @@ async def register(ctx: AuthContext, form: RegisterRequest, caller: Caller) -> N
     # Counted from here: what follows costs two hashes and looks at the customer's data.
     # A form refused above cost nothing and told nothing, so a customer (or an office
     # behind one address) fixing a password or a missed checkbox is never held up.
-    await ctx.limit(REGISTER, caller.ip)
+    await ctx.limit(REGISTER, caller.network)
     # Guessing a customer's last name or letter code (or number) gets slow past a few
     # wrong ones per number, whichever IPs ask: attempts then need a solved challenge.
     # Nobody is locked out, and a password the policy refuses guessed nothing and is not

@@ -27,7 +27,7 @@ UNIFORM_ANSWER_SECONDS = 0.05  # above the extra work of a match (a few ms)
 
 async def resend(ctx: AuthContext, address: str, caller: Caller) -> None:
     address_key = email.key(address)
-    await ctx.limit(RESEND_PER_IP, caller.ip)
+    await ctx.limit(RESEND_PER_IP, caller.network)
     async with lasting_at_least(UNIFORM_ANSWER_SECONDS):
         if await ctx.limiter.hit(RESEND_PER_ADDRESS, address_key) is not None:
             return  # quietly: the same answer, no mail

@@ -240,7 +240,7 @@ async def password_rules(request: web.Request) -> web.Response:
 async def check_password(request: web.Request) -> web.Response:
     """Live feedback while typing; stores and logs nothing of what it is given. The work
     runs beside the event loop, so other requests are not held up by it."""
-    await _ctx(request).limit(CHECK, _caller(request).ip)
+    await _ctx(request).limit(CHECK, _caller(request).network)
     body = await parse_json_body(request, CheckPasswordRequest)
     personal = password_policy.PersonalData(
         body.last_name or "", body.email or "", body.customer_number or ""

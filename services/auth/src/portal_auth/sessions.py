@@ -77,7 +77,7 @@ async def login(
             subject, policy = throttle.device_subject(device_id), DEVICE_CHALLENGES
         else:
             subject, policy = throttle.account_subject(address_key), ACCOUNT_CHALLENGES
-        await throttle.admit_guess(ctx, conn, caller.ip, subject, policy, altcha)
+        await throttle.admit_guess(ctx, conn, caller.network, subject, policy, altcha)
         # An unknown address is verified against a dummy hash: same answer, same time.
         verified = await ctx.passwords.verify(account.password_hash if account else None, password)
         now = ctx.clock()
@@ -97,7 +97,7 @@ async def login(
             return LoggedIn(pair, device)
         # A wrong password, an unknown address, or the right password of a pending
         # account: one answer, one count.
-        failures = await throttle.record_failure(ctx, conn, subject, policy, caller.ip)
+        failures = await throttle.record_failure(ctx, conn, subject, policy, caller.network)
         if outcome is LoginOutcome.PENDING:
             assert account is not None
             await security.audit(conn, now, "login_pending", caller.ip, account.id)
@@ -155,7 +155,7 @@ async def refresh(ctx: AuthContext, refresh_token: str, caller: Caller) -> Token
     A spent token presented again means it was copied: the whole session (its token
     family) is ended, so neither the thief nor the customer can continue with it.
     """
-    await ctx.limit(REFRESH, caller.ip)
+    await ctx.limit(REFRESH, caller.network)
     token_hash = tokens.hash_token(refresh_token)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():

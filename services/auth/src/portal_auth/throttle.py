@@ -147,13 +147,13 @@ async def confirm_password(
             raise CurrentPasswordInvalid
         subject = f"confirm:{account_id}"
         await serialise_attempts(conn, account.email_key)
-        await refuse_if_locked(ctx, conn, subject, f"ip:{caller.ip}")
+        await refuse_if_locked(ctx, conn, subject, f"ip:{caller.network}")
         confirmed = await ctx.passwords.verify(account.password_hash, password)
         if confirmed:
             await security.clear(conn, subject)
         else:
             await _count_locking(ctx, conn, subject, CONFIRM_LOCKS)
-            await _count_locking(ctx, conn, f"ip:{caller.ip}", IP_LOCKS)
+            await _count_locking(ctx, conn, f"ip:{caller.network}", IP_LOCKS)
             await security.audit(conn, ctx.clock(), "password_confirmation_failed", caller.ip, account_id)
     if not confirmed:
         raise CurrentPasswordInvalid(field)

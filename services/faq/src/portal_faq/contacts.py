@@ -13,13 +13,14 @@ from portal_faq.schemas import ContactBody
 from portal_shared.events import ContactRequested, new_event
 from portal_shared.i18n import Language
 from portal_shared.outbox import enqueue
+from portal_shared.ratelimit import client_subject
 
 
 async def submit(
     ctx: FaqContext, body: ContactBody, language: Language, client_ip: str, correlation_id: str
 ) -> UUID:
     # Only valid submissions count: they are what sends mail.
-    await ctx.limit(contact_limit(ctx.settings.contact_max_per_hour), client_ip)
+    await ctx.limit(contact_limit(ctx.settings.contact_max_per_hour), client_subject(client_ip))
     row = repo.ContactRequestRow(
         id=uuid4(),
         name=body.name,

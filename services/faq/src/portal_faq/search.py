@@ -23,6 +23,7 @@ from portal_faq.domain.search import (
 from portal_faq.repository import search as repo
 from portal_faq.views import encode, search_view
 from portal_shared.i18n import Language
+from portal_shared.ratelimit import client_subject
 
 _HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_END}"
 QUESTION_HEADLINE_OPTIONS = f"{_HEADLINE}, HighlightAll=true"
@@ -42,7 +43,7 @@ async def search(
             body = search_body(index.search(request.text, request.limit, language), language)
         else:
             per_minute = ctx.settings.search_max_per_minute
-            await ctx.limit(search_limit(per_minute), client())
+            await ctx.limit(search_limit(per_minute), client_subject(client()))
             body = encode(search_view(await _database_results(ctx, request, language), language))
         return Rendered(body, body_etag(body), language)
 
