@@ -88,6 +88,26 @@ async def test_the_address_on_file_and_a_hash_of_the_letter_code_are_imported(
     assert (await on_file(database_url, "10001"))["registration_code_hash"] == row["registration_code_hash"]
 
 
+async def test_a_code_hashed_with_older_parameters_is_hashed_again_at_the_next_import(
+    database_url: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "customers.csv"
+    csv.write_text("customer_number,last_name,email,registration_code\n10001,Mustermann,,ABCDEFGH\n",
+                   encoding="utf-8")
+    await run_import(database_url, csv)
+    legacy = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash("ABCDEFGH")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE auth.customers SET registration_code_hash = $1", legacy)
+    finally:
+        await conn.close()
+    assert (await run_import(database_url, csv)).stdout.strip() == "0 added, 1 updated, 0 unchanged"
+    upgraded = (await on_file(database_url, "10001"))["registration_code_hash"]
+    assert upgraded.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+    assert PasswordHasher().verify(upgraded, "ABCDEFGH")
+    assert (await run_import(database_url, csv)).stdout.strip() == "0 added, 0 updated, 1 unchanged"
+
+
 async def test_an_old_two_column_file_or_empty_cells_keep_the_address_and_code_on_file(
     database_url: str, tmp_path: Path
 ) -> None:
