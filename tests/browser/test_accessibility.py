@@ -17,7 +17,7 @@ from tests.browser.conftest import PASSWORD, Stack, api_active_account, look, ne
 PUBLIC_PAGES = [
     "/", "/registrieren", "/registrieren/bestaetigen", "/registrieren/erneut-senden",
     "/registrieren/erneut-senden/gesendet", "/aktivieren?token=abc", "/login",
-    "/passwort-vergessen", "/passwort-vergessen/gesendet", "/passwort-zuruecksetzen?token=abc",
+    "/passwort-vergessen", "/passwort-vergessen/gesendet", "/passwort-zuruecksetzen?token=abc", "/passwort-zuruecksetzen",
     "/passwort-zuruecksetzen/fertig", "/email-bestaetigen?token=abc", "/faq", "/faq/passwort-anforderungen", "/faq/suche?q=Passwort",
     "/faq/suche?q=Quittengelee", "/kontakt", "/kontakt/gesendet", "/impressum", "/datenschutz",
     "/nutzungsbedingungen", "/auf-wiedersehen", "/gibt-es-nicht",

@@ -88,6 +88,24 @@ async def test_a_reset_link_works_once(portal: Portal) -> None:
     assert (await portal.post("password/reset", {"token": token, "password": "Dritte!Zeit9Ort"})).status == 400
 
 
+async def test_a_reset_link_can_be_checked_without_using_it_up(portal: Portal, clock: FakeClock) -> None:
+    await portal.active_account()
+    await portal.post("password/forgot", {"customer_number": "10001", "email": "max@example.de"})
+    token = await reset_token(portal)
+    for _ in range(2):  # checking twice uses up nothing
+        assert (await portal.post("password/reset/check", {"token": token})).status == 204
+    unknown = await portal.post("password/reset/check", {"token": "A" * 43})
+    assert (unknown.status, (await unknown.json())["code"]) == (400, "token_invalid")
+    assert (await portal.post("password/reset", {"token": token, "password": NEW})).status == 200
+    used = await portal.post("password/reset/check", {"token": token})
+    assert (used.status, (await used.json())["code"]) == (400, "token_invalid")
+
+    await portal.post("password/forgot", {"customer_number": "10001", "email": "max@example.de"})
+    clock.advance(minutes=60)
+    expired = await portal.post("password/reset/check", {"token": await reset_token(portal)})
+    assert (expired.status, (await expired.json())["code"]) == (410, "token_expired")
+
+
 async def test_forgot_is_limited_per_account_quietly(portal: Portal) -> None:
     # Was: the fourth request for an address got 429 (so three requests by anyone kept
     # the owner from asking). Now the answer is always 202; past three mails in 15

@@ -823,3 +823,24 @@ async def test_a_contact_message_over_the_limit_says_the_limit(stack: Stack, bro
     assert status == 422
     assert_german_page(headers, body)
     assert "Ihre Nachricht ist zu lang: höchstens 5.000 Zeichen." in body
+
+
+async def test_a_reset_link_that_no_longer_works_says_so_before_the_form(
+    stack: Stack, browser: aiohttp.ClientSession
+) -> None:
+    # Not after the customer has made up a new password twice.
+    await active_account(browser, stack)
+    status, _, body = await get(browser, stack.url + "/passwort-zuruecksetzen?token=" + "A" * 43)
+    assert status == 400 and 'name="password"' not in body
+    assert_german_page({"Content-Type": "text/html"}, body)
+    token = await csrf_token(browser, stack, "/passwort-vergessen")
+    await post(browser, stack, "/passwort-vergessen", {"csrf_token": token, "customer_number": "10001", "email": EMAIL})
+    link = token_of(await mail_link(stack, EMAIL, "/passwort-zuruecksetzen"))
+    status, _, body = await get(browser, stack.url + "/passwort-zuruecksetzen?token=" + link)
+    assert status == 200 and 'name="password"' in body
+    async with aiohttp.ClientSession() as api, api.post(
+        f"{stack.auth_url}/api/v1/auth/password/reset", json={"token": link, "password": NEW_PASSWORD}
+    ) as response:
+        assert response.status == 200
+    status, _, body = await get(browser, stack.url + "/passwort-zuruecksetzen?token=" + link)
+    assert status == 400 and 'name="password"' not in body

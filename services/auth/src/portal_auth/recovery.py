@@ -89,20 +89,28 @@ async def _tell_address_on_file_who_holds_it(
     await outbox.enqueue(conn, new_event(refusal, caller.correlation_id), SCHEMA)
 
 
-async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:
-    """Set a new password from a mailed link; every session of the account ends."""
+async def check_reset_link(ctx: AuthContext, token: str, caller: Caller) -> Account:
+    """The account a reset link is for, while the link works; uses nothing up. The page
+    asks before it shows the form, so that a used or old link says so at once instead of
+    after the customer has made up a new password twice."""
     await ctx.limit(RESET, caller.network)
     if not tokens.is_well_formed(token):
         raise LinkInvalid
-    token_hash = tokens.hash_token(token)
-    now = ctx.clock()
     async with ctx.pool.acquire() as conn:
-        link = await token_records.claim(conn, "reset", token_hash)
+        link = await token_records.claim(conn, "reset", tokens.hash_token(token))
         account = await accounts.find_by_id(conn, link.account_id) if link else None
     if link is None or link.is_used or account is None:
         raise LinkInvalid
-    if tokens.is_expired(link.expires_at, now):
+    if tokens.is_expired(link.expires_at, ctx.clock()):
         raise ResetLinkExpired
+    return account
+
+
+async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:
+    """Set a new password from a mailed link; every session of the account ends."""
+    account = await check_reset_link(ctx, token, caller)
+    token_hash = tokens.hash_token(token)
+    now = ctx.clock()
     new_hash = await _acceptable_new_hash(ctx, account, new_password)
     async with ctx.pool.acquire() as conn, conn.transaction():
         again = await token_records.claim(conn, "reset", token_hash)

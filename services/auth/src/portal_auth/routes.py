@@ -36,6 +36,7 @@ from portal_auth.schemas import (
     RefreshRequest,
     RegisterRequest,
     ResendActivationRequest,
+    ResetLinkRequest,
     ResetPasswordRequest,
 )
 from portal_shared.problems import UNAUTHORIZED, Problem, parse_json_body
@@ -66,6 +67,7 @@ def setup(app: web.Application) -> None:
     add.add_delete(f"{PREFIX}/me/sessions/{{session_id:{UUID_PATTERN}}}", end_session)
     add.add_post(f"{PREFIX}/password/forgot", forgot_password)
     add.add_post(f"{PREFIX}/password/reset", reset_password)
+    add.add_post(f"{PREFIX}/password/reset/check", check_reset_link)
     add.add_get(f"{PREFIX}/password/policy", password_rules)
     add.add_post(f"{PREFIX}/password/check", check_password)
     add.add_get(f"{PREFIX}/openapi.json", openapi)
@@ -221,6 +223,12 @@ async def reset_password(request: web.Request) -> web.Response:
     body = await parse_json_body(request, ResetPasswordRequest)
     await recovery.reset(_ctx(request), body.token, body.password, _caller(request))
     return web.json_response({"status": "password_changed"})
+
+
+async def check_reset_link(request: web.Request) -> web.Response:
+    body = await parse_json_body(request, ResetLinkRequest)
+    await recovery.check_reset_link(_ctx(request), body.token, _caller(request))
+    return web.Response(status=204, headers={"Cache-Control": "no-store"})
 
 
 async def password_rules(request: web.Request) -> web.Response:

@@ -72,6 +72,10 @@ class ForgotPasswordRequest(Body):
     email: Email
 
 
+class ResetLinkRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
 class ResetPasswordRequest(Body):
     token: str = Field(min_length=1, max_length=200)
     password: Password

@@ -50,6 +50,17 @@ async def forgot_sent(request: web.Request) -> web.Response:
 
 async def show_reset(request: web.Request) -> web.Response:
     token = request.query.get("token", "")[:200]
+    if token:
+        # A used, unknown or old link says so now, not after a new password was typed
+        # twice. Without a token (a reload: the page keeps it in the tab) the form shows;
+        # so it does past the check's rate limit, where sending the form will tell.
+        answer = await apis(request).auth.call(
+            "POST", "/api/v1/auth/password/reset/check", caller(request), {"token": token}
+        )
+        if answer.status == 410:
+            return await render(request, "reset_result.html", {"outcome": "expired"}, status=410)
+        if answer.status == 400:
+            return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
     return await form_page(request, RESET, token=token, rules=await password_rules(request))
 
 
