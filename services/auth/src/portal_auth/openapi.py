@@ -249,6 +249,11 @@ def _operations() -> dict[str, dict[str, Any]]:
             "requestBody": body(schemas.ResetPasswordRequest),
             "responses": {**ok(200, "Status", "Changed"), **_problems(*BODY_ERRORS, 410, 429)},
         }},
+        f"{p}/password/reset/check": {"post": {
+            "summary": "Whether a mailed reset token still works; uses nothing up",
+            "requestBody": body(schemas.ResetLinkRequest),
+            "responses": {**ok(204, None, "The link works"), **_problems(*BODY_ERRORS, 410, 429)},
+        }},
         f"{p}/password/policy": {"get": {
             "summary": "The password rules, German and English",
             "responses": ok(200, "PasswordPolicy", "Rules"),
@@ -268,7 +273,7 @@ def _operations() -> dict[str, dict[str, Any]]:
 REQUEST_MODELS = (
     schemas.RegisterRequest, schemas.ResendActivationRequest, schemas.ActivateRequest,
     schemas.LoginRequest, schemas.RefreshRequest, schemas.ForgotPasswordRequest,
-    schemas.ResetPasswordRequest, schemas.ChangePasswordRequest, schemas.DeleteAccountRequest,
+    schemas.ResetLinkRequest, schemas.ResetPasswordRequest, schemas.ChangePasswordRequest, schemas.DeleteAccountRequest,
     schemas.CheckPasswordRequest, schemas.ChangeEmailRequest, schemas.ConfirmEmailRequest,
 )
 
