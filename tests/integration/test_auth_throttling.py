@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from ipaddress import ip_network
 
@@ -15,6 +16,7 @@ import pytest
 from portal_auth.app import create_app
 from portal_auth.config import AuthSettings
 from portal_auth.passwords import Passwords
+from portal_auth.sessions import FAILED_LOGIN_SECONDS
 from tests.challenge_support import solved
 from tests.integration.conftest import GOOD_PASSWORD, FakeClock, Portal, registration
 from tests.support import running
@@ -247,9 +249,11 @@ async def test_an_ip_guessing_at_many_addresses_is_still_locked(portal: Portal) 
     for i in range(30):
         response = await portal.post("login", {"email": f"k{i}@example.de", "password": WRONG}, headers=attacker(0))
         assert response.status == 401
+    started = time.perf_counter()
     locked = await portal.post("login", {"email": "k99@example.de", "password": WRONG}, headers=attacker(0))
     assert await problem(locked) == (429, "too_many_attempts")
     assert int(locked.headers["Retry-After"]) <= 30
+    assert time.perf_counter() - started >= FAILED_LOGIN_SECONDS  # every refusal is padded alike
     assert (await portal.post("login", {"email": "k99@example.de", "password": WRONG}, headers=OWNER)).status == 401
 
 

@@ -17,6 +17,7 @@ from portal_auth.domain.limits import (
     FORGOT_PER_IP,
     OWNERSHIP_NOTICES,
     RESET,
+    RESET_CHECK,
 )
 from portal_auth.repository import accounts, security
 from portal_auth.repository import customers as customer_records
@@ -89,11 +90,16 @@ async def _tell_address_on_file_who_holds_it(
     await outbox.enqueue(conn, new_event(refusal, caller.correlation_id), SCHEMA)
 
 
-async def check_reset_link(ctx: AuthContext, token: str, caller: Caller) -> Account:
-    """The account a reset link is for, while the link works; uses nothing up. The page
-    asks before it shows the form, so that a used or old link says so at once instead of
-    after the customer has made up a new password twice."""
-    await ctx.limit(RESET, caller.network)
+async def check_reset_link(ctx: AuthContext, token: str, caller: Caller) -> None:
+    """Whether a reset link still works; uses nothing up. The page asks before it shows
+    the form, so that a used or old link says so at once instead of after the customer
+    has made up a new password twice."""
+    await ctx.limit(RESET_CHECK, caller.network)
+    await _reset_account(ctx, token)
+
+
+async def _reset_account(ctx: AuthContext, token: str) -> Account:
+    """The account a reset link is for, while the link works."""
     if not tokens.is_well_formed(token):
         raise LinkInvalid
     async with ctx.pool.acquire() as conn:
@@ -108,7 +114,8 @@ async def check_reset_link(ctx: AuthContext, token: str, caller: Caller) -> Acco
 
 async def reset(ctx: AuthContext, token: str, new_password: str, caller: Caller) -> None:
     """Set a new password from a mailed link; every session of the account ends."""
-    account = await check_reset_link(ctx, token, caller)
+    await ctx.limit(RESET, caller.network)
+    account = await _reset_account(ctx, token)
     token_hash = tokens.hash_token(token)
     now = ctx.clock()
     new_hash = await _acceptable_new_hash(ctx, account, new_password)

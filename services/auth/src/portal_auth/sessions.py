@@ -62,11 +62,23 @@ async def login(
     Failures count for the address, or for the device when the browser presents a valid
     device token of this account; past a few, attempts need a solved challenge.
     """
+    # Every refusal (wrong data, a challenge needed, a locked IP) comes after one time from
+    # here: a hash with older, slower parameters (until its owner's next login), a pending
+    # account's reminder or the owner's notice would otherwise tell a known address from
+    # an unknown one. The wait holds no connection and no lock.
+    refusal_at = asyncio.get_running_loop().time() + FAILED_LOGIN_SECONDS
+    try:
+        return await _attempt(ctx, address, password, caller, altcha, device_token)
+    except Exception:
+        await sleep_until(refusal_at)
+        raise
+
+
+async def _attempt(
+    ctx: AuthContext, address: str, password: str, caller: Caller,
+    altcha: str | None, device_token: str | None,
+) -> LoggedIn:
     address_key = email.key(address)
-    # A failed login is padded to one duration from here: a hash with older, slower
-    # parameters (until its owner's next login), a pending account's reminder or the
-    # owner's notice would otherwise tell a known address from an unknown one.
-    failing_ends = asyncio.get_running_loop().time() + FAILED_LOGIN_SECONDS
     async with ctx.pool.acquire() as conn, conn.transaction():
         # Attempts on one address run one at a time, on every replica: a burst of
         # parallel guesses is counted guess by guess and runs into the challenge.
@@ -107,9 +119,7 @@ async def login(
         if tell_owner_of_attack(account, device_id is not None, failures, ACCOUNT_CHALLENGES):
             assert account is not None
             await _tell_owner(ctx, conn, account, failures, caller)
-    # Raised after the block, so that the failure count is committed; the wait holds no
-    # connection and no lock.
-    await sleep_until(failing_ends)
+    # Raised after the block, so that the failure count is committed.
     raise InvalidCredentials(challenge_required=needs_challenge(policy, failures))
 
 

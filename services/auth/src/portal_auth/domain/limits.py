@@ -29,6 +29,10 @@ OWNERSHIP_NOTICES = Limit("ownership-notices", hits=5, window=timedelta(hours=1)
 # Fresh activation links mailed when a pending account's password is entered at login.
 ACTIVATION_REMINDER = Limit("activation-reminder", hits=3, window=timedelta(hours=1))
 RESET = Limit("reset", hits=30, window=timedelta(minutes=10))
+# Asking whether a reset link still works (the portal does before it shows the form):
+# apart from RESET, so that another site's images of the page cannot use up the
+# customer's resets; generous, and a link is 32 random bytes, so it reveals nothing.
+RESET_CHECK = Limit("reset-check", hits=120, window=timedelta(minutes=10))
 CHECK = Limit("check", hits=120, window=timedelta(minutes=1))
 # Changing the address sends a mail to an address of the caller's choosing: per account.
 EMAIL_CHANGE = Limit("email-change", hits=5, window=timedelta(hours=1))
