@@ -3,13 +3,14 @@ out, deletion; and /email-bestaetigen, where the link to a new address is confir
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from aiohttp import web
 
+from portal_shared.problems import Handler
 from portal_web import sessions
 from portal_web.domain import forms
 from portal_web.pages.common import (
@@ -100,7 +101,7 @@ FORM_SECTIONS = {
 }
 
 
-def to_section(section: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+def to_section(section: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         return redirect(f"/konto#{section}")
 

@@ -20,6 +20,7 @@ from portal_web.pages.common import (
 )
 from portal_web.pages.passwords import password_rules
 from portal_web.rendering import render
+from portal_web.upstream import Answer
 
 FORGOT = "forgot.html"
 RESET = "reset.html"
@@ -57,10 +58,8 @@ async def show_reset(request: web.Request) -> web.Response:
         answer = await apis(request).auth.call(
             "POST", "/api/v1/auth/password/reset/check", caller(request), {"token": token}
         )
-        if answer.status == 410:
-            return await render(request, "reset_result.html", {"outcome": "expired"}, status=410)
-        if answer.status == 400:
-            return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
+        if (refused := await _link_refused(request, answer)) is not None:
+            return refused
     return await form_page(request, RESET, token=token, rules=await password_rules(request))
 
 
@@ -77,15 +76,21 @@ async def submit_reset(request: web.Request) -> web.Response:
     )
     if answer.ok:
         return redirect("/passwort-zuruecksetzen/fertig")
-    if answer.status == 410:
-        return await render(request, "reset_result.html", {"outcome": "expired"}, status=410)
-    if answer.status == 400:
-        return await render(request, "reset_result.html", {"outcome": "invalid"}, status=400)
+    if (refused := await _link_refused(request, answer)) is not None:
+        return refused
     if answer.status == 429:
         return await busy_result(request, "reset_result.html", answer)
     errors = forms.from_problem(answer.code, answer.field_errors(), forms.RESET)
     return await form_page(request, RESET, posted, errors, token=token, rules=await password_rules(request),
                            broken=forms.broken_rules(answer.field_errors()))
+
+
+async def _link_refused(request: web.Request, answer: Answer) -> web.Response | None:
+    """The page for a link auth no longer takes (410 too old, 400 unknown or used)."""
+    outcome = {410: "expired", 400: "invalid"}.get(answer.status)
+    if outcome is None:
+        return None
+    return await render(request, "reset_result.html", {"outcome": outcome}, status=answer.status)
 
 
 async def reset_done(request: web.Request) -> web.Response:
