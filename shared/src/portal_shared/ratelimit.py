@@ -27,9 +27,10 @@ TOO_MANY_ATTEMPTS = ProblemType(
 
 
 
-# Per-IP limits count an IPv6 client by its /64: one home connection or one rented
-# server gets a whole /64, so counting each address would let it send every request
-# from an address of its own and never run into a limit.
+# Per-IP limits count an IPv6 client by its /64, the smallest block a connection gets:
+# counting each address would let it send every request from an address of its own.
+# A holder of a /56 or /48 still gets 256 or 65 536 buckets; limits per /56 and /48 on
+# top would close that, at the price of lumping strangers together on mobile networks.
 IPV6_LIMIT_PREFIX = 64
 
 
