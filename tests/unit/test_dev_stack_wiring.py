@@ -4,6 +4,7 @@ and the mail sink, and the links in mails follow the portal."""
 from __future__ import annotations
 
 import smtplib
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,11 @@ def test_smtp_port_moves_the_dev_mail_sink(tmp_path, monkeypatch: pytest.MonkeyP
             assert smtp.noop()[0] == 250
     finally:
         sink.stop()
+
+
+def test_a_free_port_for_a_test_server_is_one_the_kernel_does_not_hand_out_itself() -> None:
+    # Otherwise the next server started with port 0 (or an outgoing connection) can take
+    # it before the test server binds it: "Address already in use" in CI.
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(1024 < port < ephemeral_start for port in ports), ports

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import email
 import email.policy
+import random
 import re
 import socket
 import threading
@@ -250,9 +251,34 @@ class MailSink:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on, for a server that binds it a moment later.
+
+    Picked below the kernel's ephemeral range on purpose: a port the kernel hands out
+    for `bind(0)` can be handed out again, to the next server started with port 0 or
+    to an outgoing connection, before ours binds it (a CI run lost a browser test to
+    exactly that: the portal's port went to the auth server started just before)."""
+    low = _ephemeral_range_start()
+    for _ in range(100):
+        port = random.randrange(_FIXED_PORTS_ABOVE, low) if low > _FIXED_PORTS_ABOVE + 1000 else 0
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port on {host} below {low}")
+
+
+# Below this sit the well-known ports of the services this machine runs (PostgreSQL,
+# RabbitMQ, Redis, …) and the fixed ones `make dev` uses.
+_FIXED_PORTS_ABOVE = 10000
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def print_mail(mail: Mail) -> None:
