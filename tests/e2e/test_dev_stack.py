@@ -4,11 +4,9 @@ runs the services, a mail sink and the portal page, and stops everything on Ctrl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -16,20 +14,15 @@ import aiohttp
 import asyncpg
 import pytest
 
+from portal_devtools.mailsink import free_port
 from tests.conftest import ADMIN_DSN, AmqpNames, dsn_for
 
 pytestmark = pytest.mark.integration
 
 
 def distinct_free_ports(*names: str) -> dict[str, int]:
-    """Ports the OS handed out while all were held open, so no two are the same."""
-    with contextlib.ExitStack() as held:
-        sockets = []
-        for _ in names:
-            probe = held.enter_context(socket.socket())
-            probe.bind(("127.0.0.1", 0))
-            sockets.append(probe)
-        return {name: probe.getsockname()[1] for name, probe in zip(names, sockets, strict=True)}
+    """Free ports outside the kernel's ephemeral range, no two the same (see `free_port`)."""
+    return {name: free_port() for name in names}
 
 
 class Output:

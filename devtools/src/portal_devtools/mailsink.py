@@ -260,18 +260,23 @@ def free_port(host: str = "127.0.0.1") -> int:
     low = _ephemeral_range_start()
     for _ in range(100):
         port = random.randrange(_FIXED_PORTS_ABOVE, low) if low > _FIXED_PORTS_ABOVE + 1000 else 0
+        if port in _handed_out:
+            continue  # not yet bound by whoever asked first
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
-            return probe.getsockname()[1]
+            port = probe.getsockname()[1]
+        _handed_out.add(port)
+        return port
     raise RuntimeError(f"no free port on {host} below {low}")
 
 
-# Below this sit the well-known ports of the services this machine runs (PostgreSQL,
-# RabbitMQ, Redis, …) and the fixed ones `make dev` uses.
+# Below this sit most well-known ports (PostgreSQL, Redis, `make dev`'s 8080-8083, …);
+# the probe bind skips anything else that listens (RabbitMQ's 15672 and 25672).
 _FIXED_PORTS_ABOVE = 10000
+_handed_out: set[int] = set()
 
 
 def _ephemeral_range_start() -> int:
