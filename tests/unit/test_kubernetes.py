@@ -185,10 +185,16 @@ def test_the_root_filesystem_is_read_only_with_tmp_as_the_one_writable_path(name
         mounts = {m["mountPath"]: m["name"] for m in spec.get("volumeMounts", [])}
         assert mounts == {"/tmp": "tmp"}, spec["name"]
     assert "sizeLimit" in volumes["tmp"]["emptyDir"]
-    # The only file a service writes itself is auth's development key, and only without
-    # JWT_PRIVATE_KEY; in the cluster that comes from the Secret (auth takes all of it).
+    # The only files a service writes itself are auth's development keys, and only without
+    # JWT_PRIVATE_KEY and ALTCHA_HMAC_KEY; in the cluster those come from the Secret
+    # (auth takes all of it).
     assert takes_the_whole_secret(container("auth"))
-    assert "JWT_PRIVATE_KEY" in (FOLDER / "config.yaml").read_text(encoding="utf-8")  # the Secret's recipe
+    # The Secret's recipes (the ConfigMap's comment and the README's step) hold both keys
+    # auth would otherwise generate, and fail to keep, itself.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme_recipe = readme[readme.index("create secret generic portal-secrets"):readme.index("create secret tls")]
+    for recipe in ((FOLDER / "config.yaml").read_text(encoding="utf-8"), readme_recipe):
+        assert "JWT_PRIVATE_KEY=" in recipe and "ALTCHA_HMAC_KEY=" in recipe
 
 
 @pytest.mark.parametrize("name", SERVICES)

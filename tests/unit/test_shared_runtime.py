@@ -1,5 +1,11 @@
-import pytest
+from pathlib import Path
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from portal_auth.app import create_app as create_auth_app
+from portal_auth.challenges import load_hmac_key
 from portal_auth.config import AuthSettings
 from portal_shared.i18n import negotiate
 from portal_shared.settings import ConfigurationError, load_settings
@@ -145,3 +151,38 @@ def test_per_ip_limits_count_an_ipv6_client_by_its_64(ip: str, subject: str) -> 
     from portal_shared.ratelimit import client_subject
 
     assert client_subject(ip) == subject
+
+
+def _auth_app_refusal(tmp_path: Path, **secrets: str) -> str:
+    """What auth's start-up says without the production secrets `secrets` leaves out, on
+    a filesystem where no development key can be kept (a read-only container's)."""
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("")
+    settings = AuthSettings(
+        auth_database_url="postgresql://nobody@127.0.0.1:1/none", jwt_key_dir=unwritable / "keys", **secrets
+    )
+    with pytest.raises(ConfigurationError) as error:
+        create_auth_app(settings)
+    return str(error.value.code)
+
+
+def test_without_the_signing_key_where_none_can_be_kept_auth_names_it_in_one_line(tmp_path: Path) -> None:
+    message = _auth_app_refusal(tmp_path)
+    assert message.startswith("portal-auth: configuration error: JWT_PRIVATE_KEY is not set")
+    assert "\n" not in message
+
+
+def test_without_the_challenge_key_where_none_can_be_kept_auth_names_it_in_one_line(tmp_path: Path) -> None:
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    message = _auth_app_refusal(tmp_path, jwt_private_key=pem)
+    assert message.startswith("portal-auth: configuration error: ALTCHA_HMAC_KEY is not set")
+    assert "\n" not in message
+
+
+def test_development_keys_are_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load_hmac_key(None, tmp_path)
+    assert load_hmac_key(None, tmp_path) == first  # a restart (or a second replica) keeps it
+    assert (tmp_path / "altcha-hmac.key").stat().st_mode & 0o077 == 0  # nobody else may read it
+    assert load_hmac_key("configured", tmp_path) == "configured"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-log = logging.getLogger(__name__)
+from portal_auth.dev_keys import kept_dev_key
 
 ALGORITHM = "EdDSA"
 DEV_KEY_FILE = "jwt-ed25519.pem"
@@ -112,27 +110,13 @@ def load_private_key(pem: str | None, key_dir: Path) -> Ed25519PrivateKey:
     """The configured key, or a development key generated once and kept in `key_dir`."""
     if pem:
         return _parse(pem.encode())
-    path = key_dir / DEV_KEY_FILE
-    if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True)
-        generated = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        draft = key_dir / f".{DEV_KEY_FILE}.{os.getpid()}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(generated)
-        try:
-            os.link(draft, path)  # atomic: a second process starting now keeps the first key
-        except FileExistsError:
-            pass
-        else:
-            log.warning("generated a development signing key at %s; set JWT_PRIVATE_KEY in production", path)
-        finally:
-            draft.unlink()
-    return _parse(path.read_bytes())
+    return _parse(kept_dev_key(key_dir, DEV_KEY_FILE, _new_pem, "JWT_PRIVATE_KEY"))
+
+
+def _new_pem() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def load_public_keys(pems: list[str]) -> list[Ed25519PublicKey]:

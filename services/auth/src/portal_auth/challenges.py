@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from portal_auth.dev_keys import kept_dev_key
 from portal_auth.domain import challenges
 from portal_auth.domain.limits import CHALLENGE_TTL
 from portal_auth.repository import challenges as spent
 from portal_shared.db import Executor
-
-log = logging.getLogger(__name__)
 
 DEV_KEY_FILE = "altcha-hmac.key"
 
@@ -46,19 +43,5 @@ def load_hmac_key(configured: str | None, key_dir: Path) -> str:
     (beside the development JWT key), so challenges survive a restart."""
     if configured:
         return configured
-    path = key_dir / DEV_KEY_FILE
-    if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True)
-        draft = key_dir / f".{DEV_KEY_FILE}.{os.getpid()}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:
-            os.link(draft, path)  # atomic: a second process starting now keeps the first key
-        except FileExistsError:
-            pass
-        else:
-            log.warning("generated a development challenge key at %s; set ALTCHA_HMAC_KEY in production", path)
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
+    generate = lambda: secrets.token_hex(32).encode()
+    return kept_dev_key(key_dir, DEV_KEY_FILE, generate, "ALTCHA_HMAC_KEY").decode().strip()
