@@ -110,7 +110,7 @@ async def stack(
     portal_url = f"http://127.0.0.1:{portal_port}"
     auth = await _serve(create_auth_app(AuthSettings(
         auth_database_url=database_url, amqp_url=amqp_names.url, events_exchange=amqp_names.exchange,
-        jwt_key_dir=tmp_path / "keys", portal_base_url=portal_url, trusted_proxies=LOCALHOST,
+        jwt_key_dir=tmp_path / "keys", trusted_proxies=LOCALHOST,
     ), passwords=passwords))
     faq = await _serve(create_faq_app(FaqSettings(
         faq_database_url=database_url, amqp_url=amqp_names.url, events_exchange=amqp_names.exchange,

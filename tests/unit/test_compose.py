@@ -183,7 +183,6 @@ def test_the_portal_calls_auth_and_faq_at_their_compose_ports(name: str) -> None
 
 def test_mail_links_lead_to_the_published_portal() -> None:
     base = environment("portal")["PORTAL_BASE_URL"]
-    assert environment("auth")["PORTAL_BASE_URL"] == base
     assert environment("mailer")["PORTAL_BASE_URL"] == base
     url = urlsplit(base)
     assert (url.hostname, url.port) == ("localhost", int(environment("portal")["PORTAL_PORT"]))

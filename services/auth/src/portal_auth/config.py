@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, SecretStr
 
 from portal_shared.settings import DEFAULT_DATABASE_URL, CommonSettings, load_settings
 
@@ -14,7 +14,6 @@ SCHEMA = "auth"
 class AuthSettings(CommonSettings):
     auth_database_url: str = Field(DEFAULT_DATABASE_URL, pattern=r"^postgres(ql)?://")
     auth_port: int = Field(8081, ge=1, le=65535)
-    portal_base_url: HttpUrl = HttpUrl("http://localhost:8080")
     activation_ttl_hours: int = Field(24, ge=1, le=24 * 14)
     reset_ttl_minutes: int = Field(60, ge=5, le=24 * 60)
     # How long the link that confirms a new e-mail address works.

@@ -156,6 +156,10 @@ IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
     "description": "The ETag of the version you read; without it the change is refused (428)",
 }
+DELETE_IF_MATCH = {
+    **IF_MATCH,
+    "description": "Optional: with the ETag you read, the deletion is refused (412) if the content changed since",
+}
 EDITOR_ERRORS = (401, 403, 503)
 
 
@@ -209,10 +213,10 @@ def _operations() -> dict[str, dict[str, Any]]:
             },
             "delete": {
                 "summary": "Delete an entry", "security": BEARER,
-                "parameters": [IF_MATCH],
+                "parameters": [DELETE_IF_MATCH],
                 "responses": {
                     **ok(204, None, "Deleted"),
-                    **_problems(*EDITOR_ERRORS, 404, 412, 428),
+                    **_problems(*EDITOR_ERRORS, 404, 412),
                 },
             },
         },
@@ -245,10 +249,10 @@ def _operations() -> dict[str, dict[str, Any]]:
             },
             "delete": {
                 "summary": "Delete an empty category", "security": BEARER,
-                "parameters": [IF_MATCH],
+                "parameters": [DELETE_IF_MATCH],
                 "responses": {
                     **ok(204, None, "Deleted"),
-                    **_problems(*EDITOR_ERRORS, 404, 409, 412, 428),
+                    **_problems(*EDITOR_ERRORS, 404, 409, 412),
                 },
             },
         },
