@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: setup dev reset-dev test test-cluster test-fast lint scan bench clean
+.PHONY: setup dev reset-dev test test-cluster lint scan clean
 
 setup: $(UV)
 	$(UV) sync --frozen --all-packages

@@ -10,6 +10,7 @@ import pytest
 
 from portal_devtools.mailsink import free_port
 from portal_devtools.stack import _start_mail_sink, _wire_portal
+from portal_devtools.stack import main as stack_main
 
 
 def test_defaults_serve_the_portal_where_the_mails_link() -> None:
@@ -55,3 +56,14 @@ def test_a_free_port_for_a_test_server_is_one_the_kernel_does_not_hand_out_itsel
     ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     ports = {free_port() for _ in range(20)}
     assert all(1024 < port < ephemeral_start for port in ports), ports
+
+
+def test_portal_dev_explains_itself_and_refuses_an_unknown_action(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as asked:
+        stack_main(["--help"])
+    assert asked.value.code == 0
+    assert "make reset-dev" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        stack_main(["bogus"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err

@@ -1,12 +1,15 @@
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from portal_auth import cli as auth_cli
 from portal_auth.app import create_app as create_auth_app
 from portal_auth.challenges import load_hmac_key
 from portal_auth.config import AuthSettings
+from portal_faq import cli as faq_cli
 from portal_shared.i18n import negotiate
 from portal_shared.settings import ConfigurationError, load_settings
 
@@ -185,3 +188,20 @@ def test_development_keys_are_generated_once_and_kept(tmp_path: Path) -> None:
     assert load_hmac_key(None, tmp_path) == first  # a restart (or a second replica) keeps it
     assert (tmp_path / "altcha-hmac.key").stat().st_mode & 0o077 == 0  # nobody else may read it
     assert load_hmac_key("configured", tmp_path) == "configured"
+
+
+@pytest.mark.parametrize(
+    ("main", "command", "summary"),
+    [
+        (auth_cli.main, "import-customers", "load customer master data"),
+        (auth_cli.main, "customer", "support: who holds a customer number"),
+        (faq_cli.main, "import", "replace the whole FAQ with the content of a TOML file"),
+    ],
+)
+def test_every_command_says_what_it_does_in_the_list_of_commands(
+    main: Callable[[list[str]], int], command: str, summary: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = " ".join(capsys.readouterr().out.split())
+    assert f"{command} {summary}" in listed

@@ -11,6 +11,7 @@ mails, so the walk-through can start again from nothing.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -61,13 +62,18 @@ MAILS = Path("var/mails")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="portal-dev",
+        description="Run the whole stack on this machine (make dev); Ctrl-C stops all of it.",
+    )
+    parser.add_argument(
+        "action", nargs="?", choices=["reset"],
+        help="instead: drop the development database and the stored mails (make reset-dev)",
+    )
+    args = parser.parse_args(argv)
     env = dict(os.environ)
-    if args == ["reset"]:
+    if args.action == "reset":
         return asyncio.run(reset(env))
-    if args:
-        print("usage: portal-dev [reset]", file=sys.stderr)
-        return 2
     try:
         return asyncio.run(run_stack(env))
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ def main(service: Service, argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the service")
     sub.add_parser("migrate", help="apply pending database migrations")
     for name, (configure, _) in service.commands.items():
-        configure(sub.add_parser(name))
+        configure(sub.add_parser(name, help=_summary(configure)))
     args = parser.parse_args(argv)
 
     settings = service.load_settings()
@@ -64,6 +65,14 @@ def main(service: Service, argv: list[str] | None = None) -> int:
         print(f"{service.program}: {len(applied)} migration(s) applied{names}")
         return 0
     return service.commands[args.command][1](settings, args)
+
+
+def _summary(configure: Callable[[argparse.ArgumentParser], None]) -> str:
+    """The opening words of a command's description, for the list under `--help`."""
+    probe = argparse.ArgumentParser()
+    configure(probe)
+    opening = re.split(r" \(|; |\. ", probe.description or "", maxsplit=1)[0].rstrip(".")
+    return opening[:1].lower() + opening[1:]
 
 
 T = TypeVar("T")
