@@ -123,7 +123,7 @@ async def test_change_password_says_which_entry_is_wrong(page: Page, stack: Stac
 async def test_forgot_password_reset_login(page: Page, stack: Stack) -> None:
     await active_account(page, stack, "max@example.de")
     await page.goto("/login")
-    await page.get_by_role("link", name="Passwort vergessen?").click()
+    await page.get_by_role("link", name="Passwort vergessen", exact=True).click()
     await look(page, "forgot")
     await page.get_by_label("Kundennummer").fill("10001")
     await page.get_by_label("Die bei uns hinterlegte E-Mail-Adresse").fill("max@example.de")
@@ -300,19 +300,20 @@ async def test_too_many_attempts_from_one_address_say_how_long_and_point_to_forg
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("Zu viele Versuche")
     await expect(alert).to_contain_text("Minute")
-    await expect(alert).to_contain_text("Passwort vergessen?")
+    await expect(alert).to_contain_text("Passwort vergessen")
     await look(page, "login-locked")
 
 
 async def test_not_activated_login_looks_like_wrong_data(page: Page, stack: Stack) -> None:
     # Was: its own message ("noch nicht aktiviert"), which told anyone who registered an
-    # address whether it had an account. Now the message for wrong data; the mailbox
-    # gets a fresh activation link.
+    # address whether it had an account. Now the message for wrong data, which says a
+    # pending account's mailbox gets a fresh activation link.
     await register(page, "max@example.de")
     await stack.link_to("max@example.de", "/aktivieren")
     await log_in(page, "max@example.de")
     await expect(page.get_by_role("alert")).to_contain_text("E-Mail-Adresse oder Passwort ist falsch")
-    await expect(page.get_by_role("alert")).not_to_contain_text("aktiviert")
+    # The same words as for a wrong password, which also say where the fresh link goes.
+    await expect(page.get_by_role("alert")).to_contain_text("neuen Aktivierungslink per E-Mail")
     await stack.link_to("max@example.de", "/aktivieren", count=2)
 
 
@@ -332,6 +333,10 @@ async def test_faq_browse_and_search(page: Page, stack: Stack) -> None:
     await page.get_by_role("button", name="Suchen").click()
     await expect(page).to_have_url(re.compile(r"/faq/suche\?q=Aktivierungslink"))
     await expect(page.locator(".results li").first).to_be_visible()
+    # One question on the page: its label is the heading, not a second "FAQ durchsuchen".
+    await expect(page.get_by_role("heading", level=1)).to_have_text("FAQ durchsuchen")
+    await expect(page.get_by_label("FAQ durchsuchen")).to_have_value("Aktivierungslink")
+    await expect(page.get_by_role("main").get_by_text("FAQ durchsuchen", exact=True)).to_have_count(1)
     await look(page, "faq-search")
 
     await page.goto("/faq/browser-und-cookies")
@@ -395,6 +400,6 @@ async def test_english_by_switch_and_by_browser(page: Page, stack: Stack, browse
     try:
         await english.goto("/login")
         await expect(english.get_by_role("heading", level=1)).to_have_text("Log in")
-        await expect(english.get_by_role("link", name="Forgot password?")).to_be_visible()
+        await expect(english.get_by_role("link", name="Forgot password")).to_be_visible()
     finally:
         await context.close()

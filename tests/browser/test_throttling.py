@@ -165,10 +165,10 @@ async def test_without_javascript_the_page_says_what_the_check_needs(browser: Br
         await failed_logins(page, 5)
         status = page.locator("[data-challenge-status]")
         await expect(status).to_contain_text(NO_SCRIPT)
-        await expect(status).to_contain_text("„Passwort vergessen?“")
+        await expect(status).to_contain_text("„Passwort vergessen“")
         await screenshot(page, "nojs-login-check")
         # The way out works without script.
-        await page.get_by_role("link", name="Passwort vergessen?", exact=True).click()
+        await page.get_by_role("link", name="Passwort vergessen", exact=True).click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Passwort vergessen")
     finally:
         await context.close()

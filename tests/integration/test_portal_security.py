@@ -844,3 +844,15 @@ async def test_a_reset_link_that_no_longer_works_says_so_before_the_form(
         assert response.status == 200
     status, _, body = await get(browser, stack.url + "/passwort-zuruecksetzen?token=" + link)
     assert status == 400 and 'name="password"' not in body
+
+
+async def test_a_single_search_result_is_counted_in_the_singular(stack: Stack) -> None:
+    counts = {}
+    for language in ("de", "en"):
+        async with new_browser() as client:
+            client.headers["Accept-Language"] = language
+            status, _, body = await get(client, stack.url + "/faq/suche?q=Aktivierungslink")
+        assert status == 200
+        counts[language] = re.search(r'<p class="results-count">([^<]*)</p>', body).group(1)  # type: ignore[union-attr]
+    assert counts["de"].startswith("1 Treffer für"), counts
+    assert counts["en"].startswith("1 result for"), counts

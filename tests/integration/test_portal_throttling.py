@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -157,7 +158,7 @@ async def test_after_five_failures_the_login_page_embeds_the_check_and_takes_a_s
     status, _, body = await log_in(browser, stack)
     assert status == 428
     assert "Bitte geben Sie Ihr Passwort noch einmal ein" in body and CHALLENGE_TEXT in body
-    assert "Passwort vergessen?" in body
+    assert "Passwort vergessen" in body
 
     token = await csrf_token(browser, stack, "/login")
     altcha = await solved(browser, stack.url + "/pruefung")
@@ -220,7 +221,17 @@ async def test_a_pending_account_gets_the_wrong_data_message_and_its_mailbox_a_f
     status, _, body = await log_in(browser, stack)
     assert status == 401
     assert WRONG_DATA in body
-    assert "nicht aktiviert" not in body
+    # Where to look for the fresh link, in words a wrong password gets as well: the page
+    # must not tell a pending account from a wrong guess.
+    assert "Ist Ihr Konto noch nicht aktiviert, schicken wir Ihnen bei richtigem Passwort" in body
+    _, _, wrong_password = await log_in(browser, stack, password="Falsch!7Xq")
+    assert _error_summary(wrong_password) == _error_summary(body)
     reminder = await stack.sink.wait_for_mail_to(EMAIL, count=2, timeout=20)
     assert "noch nicht aktiviert" in reminder.subject
     assert any("/aktivieren?token=" in link for link in reminder.links)
+
+
+def _error_summary(page: str) -> str:
+    found = re.search(r'<div class="error-summary".*?</ul>', page, re.DOTALL)
+    assert found is not None
+    return found.group(0)
