@@ -26,7 +26,7 @@ PASSWORD_RULES_DE = [
     "mindestens ein Sonderzeichen",
     "mindestens eine Ziffer",
     "Groß- und Kleinbuchstaben",
-    "keine numerische und alphabetische Reihenfolge (z. B. ABC, 123)",
+    "keine numerische und alphabetische Reihenfolge (z.B. ABC, 123)",
 ]
 PASSWORD_TIPS_DE = [
     "nicht an Dritte weiter",

@@ -145,9 +145,9 @@ def test_fragments_next_to_each_other_are_shown_as_one_text() -> None:
         "Welche Anforderungen muss mein Kennwort erfüllen?",
         "Ihr Passwort muss mindestens folgende Voraussetzungen erfüllen: Enthält mindestens 8 Zeichen"
         " Enthält mindestens ein Sonderzeichen Enthält mindestens eine Ziffer Enthält Groß- und"
-        " Kleinbuchstaben Enthält keine numerische und alphabetische Reihenfolge (z. B. ABC, 123) Ist"
+        " Kleinbuchstaben Enthält keine numerische und alphabetische Reihenfolge (z.B. ABC, 123) Ist"
         " kein häufig verwendetes Passwort und kein Wort aus dem Wörterbuch Enthält keinen persönlichen"
-        " Bezug wie Ihren Namen oder ein Datum (z. B. Geburtstag) Enthält höchstens 256 Zeichen",
+        " Bezug wie Ihren Namen oder ein Datum (z.B. Geburtstag) Enthält höchstens 256 Zeichen",
         1,
     )
     forgot = entry(
@@ -161,7 +161,7 @@ def test_fragments_next_to_each_other_are_shown_as_one_text() -> None:
         2,
     )
     snippets = {r["slug"]: r["snippet_html"] for r in SearchIndex([rules, forgot]).search("Passwort", 10, "de")}
-    assert "Reihenfolge (z. B. ABC, 123) Ist kein" in snippets["passwort-anforderungen"]
+    assert "Reihenfolge (z.B. ABC, 123) Ist kein" in snippets["passwort-anforderungen"]
     assert "Sie erhalten dann eine E-Mail mit einem Link" in snippets["passwort-vergessen"]
     assert "…" not in snippets["passwort-anforderungen"] + snippets["passwort-vergessen"]
 

@@ -135,3 +135,15 @@ def test_password_hashes_use_an_argon2id_setting_from_the_owasp_cheat_sheet() ->
 def test_a_password_that_nfkc_makes_overlong_is_refused_for_its_length_alone() -> None:
     # One "\ufdfa" becomes 18 characters: 1 024 of them must not be scanned rule by rule.
     assert violations("\ufdfa" * 1024, MAX) == ["max_length"]
+
+
+def test_the_rules_the_customers_faq_lists_are_shown_in_its_own_words() -> None:
+    # „Ihr Passwort muss mindestens folgende Voraussetzungen erfüllen:“, word for word.
+    faq_rules = [
+        "Enthält mindestens 8 Zeichen",
+        "Enthält mindestens ein Sonderzeichen",
+        "Enthält mindestens eine Ziffer",
+        "Enthält Groß- und Kleinbuchstaben",
+        "Enthält keine numerische und alphabetische Reihenfolge (z.B. ABC, 123)",
+    ]
+    assert [rule.text_de for rule in RULES[: len(faq_rules)]] == faq_rules

@@ -39,14 +39,14 @@ RULES = (
     Rule("upper_and_lower", "Enthält Groß- und Kleinbuchstaben",
          "Contains upper- and lower-case letters"),
     Rule("no_sequence",
-         "Enthält keine numerische und alphabetische Reihenfolge (z. B. ABC, 123)",
+         "Enthält keine numerische und alphabetische Reihenfolge (z.B. ABC, 123)",
          "Contains no numeric or alphabetic sequence (e.g. ABC, 123)"),
     Rule("not_common",
          "Ist kein häufig verwendetes Passwort und kein Wort aus dem Wörterbuch",
          "Is not a commonly used password or a dictionary word"),
     Rule("not_personal",
          "Enthält keinen persönlichen Bezug wie Ihren Namen, Ihre E-Mail-Adresse, "
-         "Ihre Kundennummer oder ein Datum (z. B. Geburtstag)",
+         "Ihre Kundennummer oder ein Datum (z.B. Geburtstag)",
          "Contains nothing personal such as your name, e-mail address, customer number "
          "or a date (e.g. a birthday)"),
     Rule("max_length", f"Enthält höchstens {MAX_LENGTH} Zeichen",
