@@ -43,5 +43,8 @@ def load_hmac_key(configured: str | None, key_dir: Path) -> str:
     (beside the development JWT key), so challenges survive a restart."""
     if configured:
         return configured
-    generate = lambda: secrets.token_hex(32).encode()
-    return kept_dev_key(key_dir, DEV_KEY_FILE, generate, "ALTCHA_HMAC_KEY").decode().strip()
+    return kept_dev_key(key_dir, DEV_KEY_FILE, _new_hmac_key, "ALTCHA_HMAC_KEY").decode().strip()
+
+
+def _new_hmac_key() -> bytes:
+    return secrets.token_hex(32).encode()
