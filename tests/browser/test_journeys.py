@@ -314,6 +314,7 @@ async def test_not_activated_login_looks_like_wrong_data(page: Page, stack: Stac
     await expect(page.get_by_role("alert")).to_contain_text("E-Mail-Adresse oder Passwort ist falsch")
     # The same words as for a wrong password, which also say where the fresh link goes.
     await expect(page.get_by_role("alert")).to_contain_text("neuen Aktivierungslink per E-Mail")
+    await look(page, "login-wrong-data")
     await stack.link_to("max@example.de", "/aktivieren", count=2)
 
 

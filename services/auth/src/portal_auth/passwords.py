@@ -5,8 +5,8 @@ lists as equally strong: m=7 MiB, t=5, p=1, the one with the least memory. Again
 m=19 MiB, t=2 it costs a quarter less CPU here (15 vs 20 ms: the 7 MiB stay in cache)
 and 12 MiB less per hash in flight, which keeps auth under 100 MiB while two hash
 (bench/footprint.py). Hashes with other parameters still verify, and are upgraded at the
-next login (`needs_rehash`). Hashing runs in a small thread pool: argon2 releases the GIL, and a bounded pool keeps a burst of
-logins from allocating unbounded memory.
+next login (`needs_rehash`). Hashing runs in a small thread pool: argon2 releases the
+GIL, and a bounded pool keeps a burst of logins from allocating unbounded memory.
 
 The check behind `/password/check` (the rules and zxcvbn's strength estimate, 18–70 ms
 of pure Python per call) runs in a pool of its own with one thread: it holds the GIL,
